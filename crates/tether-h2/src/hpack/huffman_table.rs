@@ -1,0 +1,1 @@
+//! Generated Huffman tables (placeholder until the generator runs).
