@@ -1,8 +1,12 @@
 //! Cutting frames out of a read buffer, with CONTINUATION assembly (§4.3, §6.10).
 
-use super::{Continuation, Frame, FrameType, Head, Headers, PushPromise, StreamId, HEADER_LEN};
+use super::block::{Block, Opener};
+use super::{Continuation, Frame, FrameType, Head, HEADER_LEN};
 use crate::error::{ErrorCode, ProtoError};
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
+
+/// The most `decode` reserves ahead for a partly received frame.
+const RESERVE_HINT_CAP: usize = 64 * 1024;
 
 /// Limits the decoder enforces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,57 +60,6 @@ pub struct FrameDecoder {
     block: Option<Block>,
     /// The connection error that ended decoding, if any.
     failed: Option<ProtoError>,
-}
-
-/// A field block started by HEADERS or PUSH_PROMISE without END_HEADERS.
-#[derive(Debug)]
-struct Block {
-    /// The frame that opened the block; its fragment is the first piece.
-    opener: Opener,
-    /// The concatenated block, filled from the first CONTINUATION on.
-    assembled: BytesMut,
-    /// CONTINUATION frames received so far.
-    continuations: u32,
-    /// Bytes of the block received so far.
-    len: usize,
-}
-
-#[derive(Debug)]
-enum Opener {
-    Headers(Headers),
-    PushPromise(PushPromise),
-}
-
-impl Opener {
-    fn stream_id(&self) -> StreamId {
-        match self {
-            Opener::Headers(h) => h.stream_id,
-            Opener::PushPromise(p) => p.stream_id,
-        }
-    }
-
-    fn first_fragment(&self) -> &Bytes {
-        match self {
-            Opener::Headers(h) => &h.fragment,
-            Opener::PushPromise(p) => &p.fragment,
-        }
-    }
-
-    /// The complete frame, with `block` as its whole field block.
-    fn finish(self, block: Bytes) -> Frame {
-        match self {
-            Opener::Headers(mut h) => {
-                h.end_headers = true;
-                h.fragment = block;
-                Frame::Headers(h)
-            }
-            Opener::PushPromise(mut p) => {
-                p.end_headers = true;
-                p.fragment = block;
-                Frame::PushPromise(p)
-            }
-        }
-    }
 }
 
 impl FrameDecoder {
@@ -184,8 +137,9 @@ impl FrameDecoder {
             ));
         };
         if buf.len() < total {
-            // A hint only: the frame is at most max_frame_size.
-            buf.reserve(total - buf.len());
+            // A hint only, capped so that 9 bytes from the peer cannot make
+            // us allocate a whole maximum-size frame up front.
+            buf.reserve((total - buf.len()).min(RESERVE_HINT_CAP));
             return Ok(None);
         }
         // Zero copy: the payload is a view of the read buffer.
@@ -222,14 +176,8 @@ impl FrameDecoder {
                 }))
             }
         };
-        let len = opener.first_fragment().len();
-        self.check_block_len(len)?;
-        self.block = Some(Block {
-            opener,
-            assembled: BytesMut::new(),
-            continuations: 0,
-            len,
-        });
+        self.check_block_len(opener.first_fragment().len())?;
+        self.block = Some(Block::new(opener));
         Ok(Some(Decoded { head, frame: None }))
     }
 
@@ -251,7 +199,7 @@ impl FrameDecoder {
                         "frame other than CONTINUATION inside a field block",
                     ));
                 }
-                if head.stream_id != block.opener.stream_id() {
+                if head.stream_id != block.stream_id() {
                     return Err(ProtoError::conn(
                         ErrorCode::PROTOCOL_ERROR,
                         "CONTINUATION on another stream inside a field block",
@@ -284,24 +232,16 @@ impl FrameDecoder {
         };
         // CVE-2024-27316 family: a size cap alone is bypassed by zero-length
         // CONTINUATION frames, so the frames are counted too.
-        block.continuations = block.continuations.saturating_add(1);
-        if block.continuations > self.limits.max_continuation_frames {
+        if block.continuations() >= self.limits.max_continuation_frames {
             return Err(ProtoError::conn(
                 ErrorCode::ENHANCE_YOUR_CALM,
                 "too many CONTINUATION frames in one field block",
             ));
         }
-        block.len = block.len.saturating_add(cont.fragment.len());
-        self.check_block_len(block.len)?;
-        if block.continuations == 1 {
-            let first = block.opener.first_fragment();
-            block.assembled.reserve(block.len);
-            block.assembled.put_slice(first);
-        }
-        block.assembled.put_slice(&cont.fragment);
+        self.check_block_len(block.len().saturating_add(cont.fragment.len()))?;
+        block.push(&cont.fragment);
         if cont.end_headers {
-            let whole = block.assembled.freeze();
-            Ok(Some(block.opener.finish(whole)))
+            Ok(Some(block.finish()))
         } else {
             self.block = Some(block);
             Ok(None)
@@ -324,7 +264,7 @@ impl FrameDecoder {
 mod tests {
     use super::*;
     use crate::error::Scope;
-    use crate::frame::{flags, Ping};
+    use crate::frame::{flags, Continuation, Headers, Ping, PushPromise, StreamId};
 
     fn ping_bytes() -> BytesMut {
         let mut b = BytesMut::new();
@@ -357,6 +297,23 @@ mod tests {
         );
         assert!(buf.is_empty());
         assert_eq!(dec.decode(&mut buf).unwrap(), None);
+    }
+
+    #[test]
+    fn data_payload_is_a_view_of_the_read_buffer() {
+        let mut dec = FrameDecoder::new(DecoderLimits::default());
+        let mut buf = BytesMut::new();
+        crate::frame::Data::encode(StreamId::new(1), b"payload", true, &mut buf);
+        let start = buf[HEADER_LEN..].as_ptr();
+        let d = dec.decode(&mut buf).unwrap().unwrap();
+        match d.frame {
+            Some(Frame::Data(data)) => {
+                assert_eq!(data.data.as_ptr(), start);
+                assert_eq!(data.data, Bytes::from_static(b"payload"));
+                assert_eq!(data.flow_len, 7);
+            }
+            other => panic!("expected DATA, got {other:?}"),
+        }
     }
 
     #[test]

@@ -82,7 +82,9 @@ impl Headers {
         max_frame_size: u32,
         dst: &mut BytesMut,
     ) {
-        let chunk = usize::try_from(max_frame_size.max(1)).unwrap_or(usize::MAX);
+        // Never 0 (no progress) and never above what the 24-bit length holds.
+        let chunk = max_frame_size.clamp(1, super::MAX_MAX_FRAME_SIZE);
+        let chunk = usize::try_from(chunk).unwrap_or(usize::MAX);
         let (first, mut rest) = block.split_at(block.len().min(chunk));
         let headers = Headers {
             stream_id,

@@ -8,6 +8,7 @@
 // Tests may unwrap: a panic there is a failed test, not a peer-reachable crash.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod block;
 mod codec;
 mod continuation;
 mod data;
@@ -79,7 +80,8 @@ pub enum Frame {
 impl Frame {
     /// Decodes one frame that is not CONTINUATION from its header and payload.
     ///
-    /// The payload length must equal `head.length`.
+    /// The payload length should equal `head.length`; the decoders go by
+    /// the payload itself.
     /// A CONTINUATION given here has no field block to continue and is a
     /// connection error of type PROTOCOL_ERROR (§6.10); [`FrameDecoder`]
     /// handles CONTINUATION itself. SETTINGS are decoded with the default
@@ -94,7 +96,6 @@ impl Frame {
         payload: Bytes,
         max_settings_entries: usize,
     ) -> Result<Frame, ProtoError> {
-        debug_assert_eq!(payload.len(), head.length as usize);
         Ok(match head.kind {
             FrameType::DATA => Frame::Data(Data::decode(head, payload)?),
             FrameType::HEADERS => Frame::Headers(Headers::decode(head, payload)?),
