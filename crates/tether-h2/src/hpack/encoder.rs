@@ -7,8 +7,8 @@
 //! - volatile fields, whose value changes on every request, are literals
 //!   without indexing (§6.2.2) so they do not evict useful entries:
 //!   `grpc-timeout`, `grpc-previous-rpc-attempts`, `grpc-trace-bin`,
-//!   `traceparent`, `x-request-id`, `content-length`, `date`. `:path` *is*
-//!   indexed: a gRPC client calls the same few methods over and over;
+//!   `traceparent`, `x-request-id`, `content-length`. `:path` *is* indexed:
+//!   a gRPC client calls the same few methods over and over;
 //! - everything else is inserted (§6.2.1) unless it is larger than 3/4 of the
 //!   table, which would flush everything else for one entry;
 //! - strings are Huffman coded when that is shorter (§5.2).
@@ -158,7 +158,6 @@ fn volatile(name: &[u8]) -> bool {
             | b"traceparent"
             | b"x-request-id"
             | b"content-length"
-            | b"date"
     )
 }
 
