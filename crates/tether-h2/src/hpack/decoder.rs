@@ -87,6 +87,9 @@ pub struct DecodeOutcome {
     pub over_limit: bool,
 }
 
+/// SETTINGS_HEADER_TABLE_SIZE's initial value (RFC 9113 §6.5.2).
+const INITIAL_TABLE_SIZE: usize = 4096;
+
 /// The largest integer we accept (§5.1 lets them be unbounded; every HPACK
 /// quantity of ours fits in 32 bits).
 const MAX_INT: u64 = u32::MAX as u64;
@@ -130,9 +133,13 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder whose dynamic table may grow to `max_table_size` octets
     /// (the SETTINGS_HEADER_TABLE_SIZE we advertise; 4,096 by default).
+    ///
+    /// The table itself starts at the protocol's initial 4,096 octets (or
+    /// `max_table_size` if smaller): a larger limit only lets the peer's
+    /// encoder grow it with a size update (RFC 7541 §4.2).
     pub fn new(max_table_size: usize) -> Decoder {
         Decoder {
-            table: DynamicTable::new(max_table_size),
+            table: DynamicTable::new(max_table_size.min(INITIAL_TABLE_SIZE)),
             max_table_size,
             update_required: false,
             scratch: BytesMut::new(),

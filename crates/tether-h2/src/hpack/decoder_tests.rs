@@ -307,3 +307,13 @@ fn display_is_clear() {
         "hpack: huffman EOS symbol inside a string"
     );
 }
+
+#[test]
+fn table_starts_at_protocol_initial_size() {
+    // A larger limit lets the peer grow the table with an update, no more.
+    let mut d = Decoder::new(65536);
+    assert_eq!(d.table().max_size(), 4096);
+    assert_eq!(decode_all(&mut d, &hex("3f e1 ff 03 82")).unwrap().len(), 1);
+    assert_eq!(d.table().max_size(), 65536);
+    assert_eq!(Decoder::new(100).table().max_size(), 100);
+}
