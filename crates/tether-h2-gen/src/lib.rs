@@ -116,8 +116,8 @@ pub fn generate() -> String {
     let _ = writeln!(out, "/// Input bits looked at by one [`DECODE`] lookup.");
     let _ = writeln!(out, "pub(super) const LOOKUP_BITS: u32 = {LOOKUP_BITS};\n");
     out.push_str(
-        "/// Indexed by the next `LOOKUP_BITS` input bits: symbols in bits 0..8,\n\
-         /// 8..16 and 16..24, bits consumed in 24..29, symbol count in 29..31.\n\
+        "/// Indexed by the next `LOOKUP_BITS` input bits: bits consumed in bits\n\
+         /// 0..5, symbol count in 5..7, symbols in 8..16, 16..24 and 24..32.\n\
          /// A count of 0 means the next code is longer than `LOOKUP_BITS`.\n",
     );
     let size = 1usize << LOOKUP_BITS;
@@ -130,12 +130,10 @@ pub fn generate() -> String {
         for col in 0..8 {
             let window = (row * 8 + col) as u32;
             let (syms, used) = decode_window(window);
-            let mut entry = 0u32;
+            let mut entry = used | (syms.len() as u32) << 5;
             for (i, &s) in syms.iter().enumerate() {
-                entry |= u32::from(s) << (8 * i);
+                entry |= u32::from(s) << (8 + 8 * i);
             }
-            entry |= used << 24;
-            entry |= (syms.len() as u32) << 29;
             let _ = write!(out, " {entry:#010x},");
         }
         out.push('\n');
@@ -236,7 +234,7 @@ mod tests {
     #[test]
     fn window_of_two_short_codes() {
         // "aa" = 00011 00011, then 2 bits of anything: two symbols, 10 bits.
-        let (syms, used) = decode_window(0b0001_1000_1100);
+        let (syms, used) = decode_window(0b0001_1000_1100 << (LOOKUP_BITS - 12));
         assert_eq!((syms, used), (vec![b'a', b'a'], 10));
     }
 }
