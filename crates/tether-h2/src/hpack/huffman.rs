@@ -1,7 +1,7 @@
 //! Huffman coding of string literals (RFC 7541 §5.2, Appendix B).
 //!
-//! Decoding looks up the next [`LOOKUP_BITS`] bits of a 64-bit bit buffer in a
-//! generated table that yields up to three whole symbols at once; codes longer
+//! Decoding looks up the next `LOOKUP_BITS` (12) bits of a 64-bit bit buffer in a
+//! generated table that yields every whole symbol in the window at once; codes longer
 //! than the window fall back to a canonical-code search. The last bits of the
 //! input go through a bit-exact one-symbol path that also judges the padding.
 //! Encoding shifts codes into a 64-bit accumulator and stores 32 bits at a time.
