@@ -33,9 +33,13 @@ impl Connection {
     pub(super) fn process_read_buf(&mut self, now: Instant) {
         while !self.closed {
             let before = self.read_buf.len();
-            let frame_len = self.read_buf.get(..3).map(|l| {
-                HEADER_LEN + (usize::from(l[0]) << 16 | usize::from(l[1]) << 8 | usize::from(l[2]))
-            });
+            let (frame_len, kind) = match self.read_buf.get(..4) {
+                Some(&[a, b, c, k]) => {
+                    let len = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+                    (Some(HEADER_LEN + len), FrameType(k))
+                }
+                _ => (None, FrameType::DATA),
+            };
             match self.frames.decode(&mut self.read_buf) {
                 Ok(None) => break,
                 Ok(Some(decoded)) => {
@@ -47,19 +51,27 @@ impl Connection {
                     // A stream-scoped error for a frame the decoder consumed
                     // whole (outside a field block) leaves the connection usable.
                     let consumed = Some(before - self.read_buf.len()) == frame_len;
-                    match e.scope {
-                        Scope::Stream(id) if consumed && !self.frames.in_header_block() => {
-                            match self.known(id) {
-                                Known::Live => self.on_error(e),
-                                Known::Idle => self.connection_error(pe(
-                                    "frame on a stream we did not open (§5.1.1)",
-                                )),
-                                Known::Reset | Known::Forgotten => {}
+                    let Scope::Stream(id) = e.scope else {
+                        self.connection_error(e);
+                        continue;
+                    };
+                    if !consumed || self.frames.in_header_block() {
+                        self.connection_error(ProtoError::conn(e.code, e.detail));
+                        continue;
+                    }
+                    match self.known(id) {
+                        Known::Live => self.on_error(e),
+                        // RFC 9113 §5.1: PRIORITY is allowed on idle streams,
+                        // and RST_STREAM must not be sent on them.
+                        Known::Idle if kind == FrameType::PRIORITY => {
+                            if let Err(e) = self.count_ignored() {
+                                self.connection_error(e);
                             }
                         }
-                        _ => {
-                            self.connection_error(ProtoError::conn(e.code, e.detail));
+                        Known::Idle => {
+                            self.connection_error(pe("frame on a stream we did not open (§5.1.1)"))
                         }
+                        Known::Reset | Known::Forgotten => {}
                     }
                 }
             }
