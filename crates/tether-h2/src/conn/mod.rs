@@ -1,6 +1,7 @@
 //! The client connection state machine (sans-I/O).
 
 mod config;
+mod control;
 mod event;
 mod flow;
 mod lifecycle;

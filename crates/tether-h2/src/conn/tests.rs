@@ -1,6 +1,7 @@
 //! Connection tests against a scripted server and a virtual clock.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod flow;
 mod streams;
 
 use super::lifecycle::PREFACE;
