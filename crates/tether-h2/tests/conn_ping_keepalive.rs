@@ -25,7 +25,10 @@ fn pings_sent(p: &Peer) -> Vec<[u8; 8]> {
     p.sent
         .iter()
         .filter_map(|s| match s {
-            Sent::Ping { ack: false, payload } => Some(*payload),
+            Sent::Ping {
+                ack: false,
+                payload,
+            } => Some(*payload),
             _ => None,
         })
         .collect()
@@ -38,7 +41,11 @@ fn f43_ping_is_acked_first_with_same_payload() {
     let now = p.now();
     let id = p
         .client
-        .open_stream(&[tether_h2::hpack::FieldRef::new(b":method", b"POST")], false, now)
+        .open_stream(
+            &[tether_h2::hpack::FieldRef::new(b":method", b"POST")],
+            false,
+            now,
+        )
         .unwrap();
     p.client
         .send_data(id, Bytes::from(vec![0u8; 30_000]), false)
@@ -197,16 +204,19 @@ fn keepalive_twenty_cycles_in_virtual_time() {
         p.take_sent();
         p.advance(Duration::from_millis(50));
         p.recv(&wire::ping(pings[0], true));
-        assert!(p
-            .take_events()
-            .iter()
-            .any(|e| matches!(e, Event::PingAck { id: None, rtt } if *rtt == Duration::from_millis(50))));
+        assert!(p.take_events().iter().any(
+            |e| matches!(e, Event::PingAck { id: None, rtt } if *rtt == Duration::from_millis(50))
+        ));
     }
     for w in at.windows(2) {
         assert_eq!(w[1] - w[0], Duration::from_millis(10_050));
     }
     assert!(!p.is_closed_event());
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 /// HOSTILE F46: GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") is flagged (gRFC A8).

@@ -39,9 +39,15 @@ fn g47_goaway_lists_streams_above_last_as_unprocessed() {
     assert_eq!(info.debug_data, Bytes::from_static(b"bye"));
     assert_eq!(info.unprocessed, vec![sid(5)]);
     assert!(!info.too_many_pings);
-    assert!(!p.events.iter().any(|e| matches!(e, Event::StreamReset { .. })));
+    assert!(!p
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::StreamReset { .. })));
     assert!(!p.is_closed_event(), "streams 1 and 3 are still running");
-    assert_eq!(p.try_open(&support::request("/x"), true), Err(CallError::Closed));
+    assert_eq!(
+        p.try_open(&support::request("/x"), true),
+        Err(CallError::Closed)
+    );
     p.assert_no_error();
 
     p.respond(1, b"one");
@@ -166,7 +172,10 @@ fn g51_rst_stream_codes_reach_the_application() {
         );
         assert_eq!(p.sent, vec![]);
         // The stream is gone: sending on it is an error, not a panic.
-        assert!(p.client.send_data(sid(1), Bytes::from_static(b"x"), true).is_err());
+        assert!(p
+            .client
+            .send_data(sid(1), Bytes::from_static(b"x"), true)
+            .is_err());
     }
 }
 
@@ -179,7 +188,10 @@ fn g52_rst_no_error_after_complete_response_keeps_it() {
     p.recv(&wire::rst(1, 0));
     assert_eq!(p.data_received(1), b"payload");
     assert!(matches!(p.events.last(), Some(Event::Trailers { .. })));
-    assert!(!p.events.iter().any(|e| matches!(e, Event::StreamReset { .. })));
+    assert!(!p
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::StreamReset { .. })));
     p.assert_no_error();
 }
 
@@ -196,7 +208,11 @@ fn g52_early_response_then_rst_no_error() {
     p.take_sent();
     let _ = p.client.send_data(id, Bytes::from_static(b"late"), true);
     p.step();
-    assert_eq!(p.data_sent(1), b"", "nothing is sent after the server's RST_STREAM");
+    assert_eq!(
+        p.data_sent(1),
+        b"",
+        "nothing is sent after the server's RST_STREAM"
+    );
     assert_eq!(p.rsts(), vec![]);
     assert_eq!(p.goaways(), vec![]);
 }
@@ -230,7 +246,10 @@ fn local_close_drains_streams() {
     p.client.close(ErrorCode::NO_ERROR, now);
     p.step();
     assert_eq!(p.goaways(), vec![(0, ErrorCode::NO_ERROR)]);
-    assert_eq!(p.try_open(&[f(":method", "POST")], true), Err(CallError::Closed));
+    assert_eq!(
+        p.try_open(&[f(":method", "POST")], true),
+        Err(CallError::Closed)
+    );
     assert!(!p.is_closed_event());
     p.respond(1, b"last");
     assert_eq!(p.data_received(1), b"last");
