@@ -267,6 +267,8 @@ fn observer_counts_every_frame() {
         block.len().div_ceil(3),
     ));
     p.send_data(1, b"abc", false);
+    p.recv(&wire::window_update(0, 1000));
+    p.recv(&wire::window_update(1, 500));
     p.send_headers(1, &ok_trailers(), true);
     let _ = p.client.ping(p.now());
     p.step();
@@ -275,16 +277,18 @@ fn observer_counts_every_frame() {
     };
     p.recv(&wire::ping(payload, true));
     let c = counts.lock().unwrap();
-    // handshake 2 + HEADERS + 2 CONTINUATION + DATA + trailers + PING ACK = 8 received;
+    // handshake 2 + HEADERS + 2 CONTINUATION + DATA + 2 WINDOW_UPDATE +
+    // trailers + PING ACK = 10 received;
     // SETTINGS ACK + HEADERS + PING = 3 sent (plus any WINDOW_UPDATE).
     assert_eq!(
         c.received,
         p.wire_frames_received - recv0,
         "frames received"
     );
-    assert_eq!(c.received, 8, "frames received");
+    assert_eq!(c.received, 10, "frames received");
     assert_eq!(c.sent, p.wire_frames_sent - sent0, "frames sent");
     assert!(c.sent >= 3, "frames sent: {}", c.sent);
     assert_eq!(c.rtts, 1);
-    assert!(c.windows > 0, "window changes are reported");
+    // The two WINDOW_UPDATEs received change our send windows.
+    assert_eq!(c.windows, 2, "window changes are reported");
 }

@@ -41,9 +41,9 @@ fn e39_lowered_initial_window_goes_negative_then_recovers() {
         .any(|e| matches!(e, Event::SettingsChanged(s) if s.initial_window_size == 16_384)));
     p.recv(&wire::window_update(1, 49_151));
     assert_eq!(p.data_sent(1).len(), 65_535, "window back to 0 only");
-    p.recv(&wire::window_update(1, 100));
-    assert_eq!(p.data_sent(1).len(), 65_635);
-    // Raising it again adds 49,151: enough for the remaining 34,365 bytes.
+    p.recv(&wire::window_update(1, 1100));
+    assert_eq!(p.data_sent(1).len(), 66_635);
+    // Raising it again adds 49,151: enough for the remaining 33,365 bytes.
     p.recv(&wire::settings(&[(INITIAL_WINDOW_SIZE, 65_535)]));
     assert_eq!(p.data_sent(1), msg);
     assert!(matches!(

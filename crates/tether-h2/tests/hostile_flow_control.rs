@@ -100,11 +100,13 @@ fn i63_data_on_reset_stream_is_credited_back() {
     p.step();
     assert_eq!(p.rsts(), vec![(1, ErrorCode::CANCEL)]);
     p.take_sent();
+    p.take_events();
     // In flight before the server saw our RST_STREAM: the whole window.
     p.send_data(1, &[1; 16_384], false);
     p.send_data(1, &[1; 16_384], false);
     p.recv(&wire::data_padded(1, &[1; 16_000], 255, false));
-    p.send_data(1, &[1; 16_511], true);
+    p.send_data(1, &[1; 16_384], false);
+    p.send_data(1, &[1; 127], true);
     assert_eq!(p.events, vec![], "nothing reaches the application");
     p.assert_no_error();
     assert_eq!(

@@ -159,6 +159,7 @@ fn g51_rst_stream_codes_reach_the_application() {
     ] {
         let mut p = Peer::established();
         p.open(false);
+        p.take_sent();
         p.recv(&wire::rst(1, code.0));
         assert_eq!(
             p.events,
@@ -225,6 +226,7 @@ fn g53_frames_after_server_reset_are_stream_closed() {
     p.open(true);
     p.open(true);
     p.send_headers(1, &response_head(), false);
+    p.take_sent();
     p.recv(&wire::rst(1, 8));
     assert_eq!(p.sent, vec![]);
     p.take_events();
