@@ -118,7 +118,15 @@ impl Connection {
         if buffered > 0 {
             let avail = s.send_window.available().min(self.conn_send.available());
             let n = buffered.min(avail).min(max_frame);
-            if n == 0 || n < buffered.min(MIN_DATA_CHUNK) {
+            // Waiting for MIN_DATA_CHUNK of window is only safe when the peer
+            // grants at least that much: a peer whose INITIAL_WINDOW_SIZE is
+            // below it (or near it) may wait for our DATA before granting more,
+            // and both sides would wait forever. So the threshold never passes
+            // half the peer's initial stream window (at least 1 octet).
+            let peer_half =
+                usize::try_from(self.peer.initial_window_size / 2).unwrap_or(usize::MAX);
+            let threshold = buffered.min(MIN_DATA_CHUNK).min(peer_half.max(1));
+            if n == 0 || n < threshold {
                 return Turn::Blocked;
             }
             let end = n == buffered && s.end_queued && s.trailers.is_none();
