@@ -32,6 +32,20 @@ impl Connection {
     /// Decodes and handles every whole frame in the read buffer.
     pub(super) fn process_read_buf(&mut self, now: Instant) {
         while !self.closed {
+            if !self.connected {
+                // RFC 9113 §3.4: the server preface is a SETTINGS frame that "MUST
+                // be the first frame the server sends"; an invalid preface is a
+                // connection error of type PROTOCOL_ERROR. Check the type byte
+                // before the frame decoder looks at the length, so that an
+                // HTTP/1.1 answer ("HTTP/1.1 400...") is reported as what it is
+                // and not as an oversized frame.
+                if let (Some(&kind), Some(&fl)) = (self.read_buf.get(3), self.read_buf.get(4)) {
+                    if kind != FrameType::SETTINGS.0 || fl & flags::ACK != 0 {
+                        self.connection_error(pe("first server frame is not SETTINGS (§3.4)"));
+                        break;
+                    }
+                }
+            }
             let before = self.read_buf.len();
             let (frame_len, kind) = match self.read_buf.get(..4) {
                 Some(&[a, b, c, k]) => {
