@@ -19,11 +19,12 @@ impl Connection {
             // of type PROTOCOL_ERROR."
             Known::Idle => Err(pe("RST_STREAM on an idle stream (§6.4)")),
             // §5.4.2: never answer a RST_STREAM with a RST_STREAM.
-            Known::Reset | Known::Forgotten => Ok(()),
+            Known::Reset | Known::Forgotten | Known::RemoteReset | Known::Ended => Ok(()),
             Known::Live => {
                 let Some(s) = self.remove_stream(id) else {
                     return Ok(());
                 };
+                self.remember_remote_close(id, true);
                 // RFC 9113 §8.1: a server may send RST_STREAM(NO_ERROR) after a
                 // complete response; the response stands.
                 if s.recv != RecvPhase::Closed {
@@ -215,8 +216,9 @@ impl Connection {
         }
         match self.known(id) {
             Known::Idle => Err(pe("WINDOW_UPDATE on a stream we did not open (§5.1)")),
-            // §6.9: WINDOW_UPDATE can follow END_STREAM; ignore on closed streams.
-            Known::Reset | Known::Forgotten => Ok(()),
+            // §6.9: WINDOW_UPDATE can follow END_STREAM; ignore on closed streams
+            // (after the server's own RST_STREAM it is harmless and ignored too).
+            Known::Reset | Known::Forgotten | Known::RemoteReset | Known::Ended => Ok(()),
             Known::Live => {
                 let Some(s) = self.streams.get_mut(&id) else {
                     return Ok(());

@@ -151,6 +151,51 @@ impl Connection {
             .is_some_and(|s| s.state() == super::stream::StreamState::Closed)
         {
             self.remove_stream(id);
+            self.remember_remote_close(id, false);
+        }
+    }
+
+    /// Remembers for `reset_grace` that the server closed `id`: by RST_STREAM
+    /// (`by_reset`) or by END_STREAM after ours (RFC 9113 §5.1 "closed").
+    pub(super) fn remember_remote_close(&mut self, id: StreamId, by_reset: bool) {
+        let now = self.now;
+        while self
+            .remote_closed
+            .front()
+            .is_some_and(|(_, t, _)| *t <= now)
+            || self.remote_closed.len() >= MAX_GRACE_ENTRIES
+        {
+            self.remote_closed.pop_front();
+        }
+        let until = now + self.config.limits.reset_grace;
+        self.remote_closed.push_back((id, until, by_reset));
+    }
+
+    /// Whether the server recently closed `id`: `Some(true)` by RST_STREAM,
+    /// `Some(false)` by END_STREAM with both sides ended.
+    pub(super) fn remote_close_of(&self, id: StreamId) -> Option<bool> {
+        self.remote_closed
+            .iter()
+            .find(|(g, t, _)| *g == id && *t > self.now)
+            .map(|(_, _, r)| *r)
+    }
+
+    /// RFC 9113 §5.1 closed: "An endpoint that receives any frame other than
+    /// PRIORITY after receiving a RST_STREAM MUST treat that as a stream error
+    /// (Section 5.4.2) of type STREAM_CLOSED." The stream is gone, so the
+    /// RST_STREAM is written directly, once, and counted like other resets.
+    pub(super) fn reset_after_remote_reset(&mut self, id: StreamId) {
+        self.remote_closed.retain(|(g, _, _)| *g != id);
+        self.write_frame_rst(RstStream {
+            stream_id: id,
+            code: ErrorCode::STREAM_CLOSED,
+        });
+        self.local_resets = self.local_resets.saturating_add(1);
+        if self.local_resets > self.config.limits.max_local_resets {
+            self.connection_error(ProtoError::conn(
+                ErrorCode::ENHANCE_YOUR_CALM,
+                "too many streams reset for protocol errors",
+            ));
         }
     }
 

@@ -128,6 +128,9 @@ pub struct Connection {
     active: usize,
     /// Streams we reset, absorbed silently until the instant.
     reset_grace: VecDeque<(StreamId, Instant)>,
+    /// Streams the server closed recently (RST_STREAM received, or both
+    /// sides ended), until when, and whether by RST_STREAM (§5.1 closed).
+    remote_closed: VecDeque<(StreamId, Instant, bool)>,
     // Connection flow control.
     conn_send: SendWindow,
     conn_recv: RecvWindow,
@@ -191,6 +194,7 @@ impl Connection {
             highest_sent: 0,
             active: 0,
             reset_grace: VecDeque::new(),
+            remote_closed: VecDeque::new(),
             conn_send: SendWindow::new(DEFAULT_WINDOW_SIZE),
             conn_recv: RecvWindow::new(DEFAULT_WINDOW_SIZE, DEFAULT_WINDOW_SIZE),
             pings: Pings::default(),

@@ -22,6 +22,10 @@ pub(super) enum Known {
     Reset,
     /// Closed and forgotten.
     Forgotten,
+    /// The server reset it recently.
+    RemoteReset,
+    /// Both sides sent END_STREAM recently.
+    Ended,
 }
 
 pub(super) const fn pe(detail: &'static str) -> ProtoError {
@@ -85,7 +89,7 @@ impl Connection {
                         Known::Idle => {
                             self.connection_error(pe("frame on a stream we did not open (§5.1.1)"))
                         }
-                        Known::Reset | Known::Forgotten => {}
+                        Known::Reset | Known::Forgotten | Known::RemoteReset | Known::Ended => {}
                     }
                 }
             }
@@ -98,7 +102,34 @@ impl Connection {
             Some(_) => Known::Idle,
             None if !id.is_client_initiated() || id.value() > self.highest_sent => Known::Idle,
             None if self.in_grace(id) => Known::Reset,
-            None => Known::Forgotten,
+            None => match self.remote_close_of(id) {
+                Some(true) => Known::RemoteReset,
+                Some(false) => Known::Ended,
+                None => Known::Forgotten,
+            },
+        }
+    }
+
+    /// DATA or HEADERS on a stream that is no longer live.
+    fn late_frame(&mut self, id: StreamId, known: Known) -> Result<(), ProtoError> {
+        match known {
+            // We reset it: ignore within the grace period (§5.1 closed).
+            Known::Reset => Ok(()),
+            Known::Forgotten => self.count_ignored(),
+            // RFC 9113 §5.1 closed: after receiving RST_STREAM, any frame other
+            // than PRIORITY "MUST" be a stream error of type STREAM_CLOSED.
+            Known::RemoteReset => {
+                self.reset_after_remote_reset(id);
+                Ok(())
+            }
+            // RFC 9113 §5.1 closed: "an endpoint that receives any frames after
+            // receiving a frame with the END_STREAM flag set MUST treat that as
+            // a connection error (Section 5.4.1) of type STREAM_CLOSED".
+            Known::Ended => Err(ProtoError::conn(
+                ErrorCode::STREAM_CLOSED,
+                "frame after END_STREAM on a closed stream (§5.1)",
+            )),
+            Known::Live | Known::Idle => Ok(()),
         }
     }
 
@@ -152,18 +183,13 @@ impl Connection {
             // RFC 9113 §5.1.1 / §5.1: HEADERS on an idle stream the client never
             // opened is a connection error of type PROTOCOL_ERROR.
             Known::Idle => return Err(pe("HEADERS on a stream we did not open (§5.1.1)")),
-            Known::Reset | Known::Forgotten => {
+            known @ (Known::Reset | Known::Forgotten | Known::RemoteReset | Known::Ended) => {
                 // RFC 9113 §4.3: a field block must be decoded even when the
                 // stream is discarded, or the HPACK state diverges.
-                let known = self.known(id);
                 self.hpack_dec
                     .decode(&f.fragment, max, |_| {})
                     .map_err(|_| cmp())?;
-                return if known == Known::Forgotten {
-                    self.count_ignored()
-                } else {
-                    Ok(())
-                };
+                return self.late_frame(id, known);
             }
             Known::Live => match self.streams.get(&id) {
                 Some(s) => s.recv,
@@ -290,11 +316,7 @@ impl Connection {
         if known != Known::Live {
             // HOSTILE I.63: credit discarded DATA back or the connection stalls.
             self.credit_conn(i64::from(n));
-            return if known == Known::Forgotten {
-                self.count_ignored()
-            } else {
-                Ok(())
-            };
+            return self.late_frame(id, known);
         }
         if f.data.is_empty() && !f.end_stream {
             // HOSTILE K.91 (CVE-2019-9518): empty DATA frames cost us work.
