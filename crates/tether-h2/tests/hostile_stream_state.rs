@@ -89,7 +89,7 @@ fn h57_headers_after_end_stream_is_stream_closed() {
 }
 
 /// HOSTILE H57: DATA on a stream both sides ended (closed after END_STREAM):
-/// §5.1 makes this CE(STREAM_CLOSED) shortly after; the stream is gone.
+/// §5.1 makes this CE(STREAM_CLOSED).
 #[test]
 fn h57_data_on_fully_closed_stream_is_stream_closed() {
     let mut p = Peer::established();
@@ -98,14 +98,8 @@ fn h57_data_on_fully_closed_stream_is_stream_closed() {
     p.take_events();
     p.send_data(1, b"zombie", false);
     assert_eq!(p.data_received(1), b"");
-    // Either answer carries STREAM_CLOSED; upgrading to a connection error is allowed (§5.4).
-    let codes: Vec<ErrorCode> = p
-        .rsts()
-        .iter()
-        .map(|r| r.1)
-        .chain(p.goaways().iter().map(|g| g.1))
-        .collect();
-    assert_eq!(codes, vec![ErrorCode::STREAM_CLOSED]);
+    // RFC 9113 §5.1 closed: "MUST treat that as a connection error ... STREAM_CLOSED".
+    p.assert_conn_error(ErrorCode::STREAM_CLOSED);
 }
 
 /// HOSTILE H58: frames after we sent RST_STREAM are ignored for a grace
