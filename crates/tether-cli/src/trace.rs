@@ -269,9 +269,12 @@ pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcom
                     response_done = true;
                 }
                 Event::StreamReset { code, .. } => return Err(TraceError::Reset(code)),
-                Event::PingAck { rtt, .. } => {
-                    writeln!(out, "   ping rtt: {rtt:?}")?;
-                    outcome.rtts.push(rtt);
+                Event::PingAck { id, rtt } => {
+                    // Keepalive and BDP pings (id None) are the core's own business.
+                    if id.is_some() {
+                        writeln!(out, "   ping rtt: {rtt:?}")?;
+                        outcome.rtts.push(rtt);
+                    }
                 }
                 Event::Closed(reason) => {
                     if response_done && matches!(reason, CloseReason::Local) {
@@ -298,6 +301,13 @@ pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcom
                 writeln!(out, "{line}")?;
             }
             return Ok(outcome);
+        }
+        // Handling events may have queued frames (WINDOW_UPDATEs after
+        // release_capacity): flush them before blocking on the socket.
+        wbuf.clear();
+        if conn.poll_transmit(&mut wbuf) > 0 {
+            sock.write_all(&wbuf)?;
+            continue;
         }
         let now = Instant::now();
         if now >= deadline {
