@@ -269,12 +269,10 @@ pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcom
                     response_done = true;
                 }
                 Event::StreamReset { code, .. } => return Err(TraceError::Reset(code)),
-                Event::PingAck { id, rtt } => {
-                    // Keepalive and BDP pings (id None) are the core's own business.
-                    if id.is_some() {
-                        writeln!(out, "   ping rtt: {rtt:?}")?;
-                        outcome.rtts.push(rtt);
-                    }
+                // Keepalive and BDP pings (id None) are the core's own business.
+                Event::PingAck { id: Some(_), rtt } => {
+                    writeln!(out, "   ping rtt: {rtt:?}")?;
+                    outcome.rtts.push(rtt);
                 }
                 Event::Closed(reason) => {
                     if response_done && matches!(reason, CloseReason::Local) {
