@@ -269,7 +269,8 @@ pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcom
                     response_done = true;
                 }
                 Event::StreamReset { code, .. } => return Err(TraceError::Reset(code)),
-                Event::PingAck { rtt, .. } => {
+                // Keepalive and BDP pings (id None) are the core's own business.
+                Event::PingAck { id: Some(_), rtt } => {
                     writeln!(out, "   ping rtt: {rtt:?}")?;
                     outcome.rtts.push(rtt);
                 }
@@ -298,6 +299,13 @@ pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcom
                 writeln!(out, "{line}")?;
             }
             return Ok(outcome);
+        }
+        // Handling events may have queued frames (WINDOW_UPDATEs after
+        // release_capacity): flush them before blocking on the socket.
+        wbuf.clear();
+        if conn.poll_transmit(&mut wbuf) > 0 {
+            sock.write_all(&wbuf)?;
+            continue;
         }
         let now = Instant::now();
         if now >= deadline {

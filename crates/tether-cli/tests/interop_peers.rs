@@ -151,12 +151,14 @@ fn nghttpd_small_windows_still_complete() {
         bdp_window: false,
         ..Config::default()
     };
-    let outcome = trace::run(
-        &Options::get(peer.addr, "/big.bin"),
-        config,
-        &mut Vec::new(),
-    )
-    .expect("response completes through a 1 KiB stream window");
+    let mut out = Vec::new();
+    let outcome = trace::run(&Options::get(peer.addr, "/big.bin"), config, &mut out)
+        .unwrap_or_else(|e| {
+            panic!(
+                "response through a 1 KiB stream window: {e}\n{}",
+                String::from_utf8_lossy(&out)
+            )
+        });
     assert_eq!(outcome.body.len(), 100 * 1024);
 }
 
