@@ -158,6 +158,9 @@ impl Connection {
     pub(super) fn reset_stream(&mut self, id: StreamId, code: ErrorCode) -> Option<Stream> {
         let mut s = self.remove_stream(id)?;
         s.clear_send();
+        if !s.headers_sent {
+            self.waiting.retain(|w| *w != id);
+        }
         if s.headers_sent {
             self.write_frame_rst(RstStream {
                 stream_id: id,

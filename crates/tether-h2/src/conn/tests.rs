@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod flow;
+mod limits;
 mod streams;
 
 use super::lifecycle::PREFACE;
