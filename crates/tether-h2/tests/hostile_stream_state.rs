@@ -1,0 +1,186 @@
+//! Stream states (HOSTILE.md section H, items 54-59).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+use support::wire::{self, *};
+use support::{f, response_head, test_config, Peer};
+use tether_h2::conn::{Event, ResponseHead};
+use tether_h2::{ErrorCode, StreamId};
+
+/// HOSTILE H54: HEADERS, DATA or WINDOW_UPDATE on a stream we never opened
+/// (odd or even id): CE(PROTOCOL_ERROR) (§5.1, §5.1.1).
+#[test]
+fn h54_frames_on_never_opened_streams_are_protocol_errors() {
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "HEADERS odd idle",
+            wire::headers_raw(3, &[0x88], END_HEADERS),
+        ),
+        ("HEADERS even", wire::headers_raw(2, &[0x88], END_HEADERS)),
+        ("DATA odd idle", wire::data(5, b"x", false)),
+        ("DATA even", wire::data(4, b"x", false)),
+        ("WINDOW_UPDATE odd idle", wire::window_update(7, 1)),
+        ("WINDOW_UPDATE even", wire::window_update(2, 1)),
+    ];
+    for (what, bytes) in cases {
+        let mut p = Peer::established();
+        p.open(true);
+        p.recv(&bytes);
+        assert_eq!(p.goaways(), vec![(0, ErrorCode::PROTOCOL_ERROR)], "{what}");
+        p.assert_conn_error(ErrorCode::PROTOCOL_ERROR);
+    }
+}
+
+/// HOSTILE H55: a frame for a stream whose HEADERS we have not sent yet (it
+/// waits for MAX_CONCURRENT_STREAMS): it is idle on the wire, CE(PROTOCOL_ERROR).
+#[test]
+fn h55_frame_for_unsent_stream_is_protocol_error() {
+    let mut p = Peer::established_with(test_config(), &[(MAX_CONCURRENT_STREAMS, 1)]);
+    p.open(true);
+    p.open(true);
+    assert_eq!(p.headers_sent().len(), 1);
+    p.recv(&wire::headers_raw(3, &[0x88], END_HEADERS));
+    p.assert_conn_error(ErrorCode::PROTOCOL_ERROR);
+}
+
+/// HOSTILE H56: DATA before the response HEADERS is a malformed response:
+/// SE(PROTOCOL_ERROR) (§8.1, §8.1.1).
+#[test]
+fn h56_data_before_headers_is_stream_protocol_error() {
+    let mut p = Peer::established();
+    p.open(true);
+    p.send_data(1, b"early", false);
+    p.assert_stream_error(1, ErrorCode::PROTOCOL_ERROR);
+    assert_eq!(p.data_received(1), b"");
+    // The connection window is not leaked: the bytes were credited back
+    // or still count as consumed, but a new stream works.
+    p.take_sent();
+    p.take_events();
+    p.open(true);
+    p.respond(3, b"ok");
+    assert_eq!(p.data_received(3), b"ok");
+}
+
+/// HOSTILE H57: DATA after the server's END_STREAM while we still send
+/// (half-closed remote): SE(STREAM_CLOSED) (§5.1, §6.1).
+#[test]
+fn h57_data_after_end_stream_is_stream_closed() {
+    let mut p = Peer::established();
+    p.open(false);
+    p.send_headers(1, &[f(":status", "200"), f("grpc-status", "0")], true);
+    p.take_events();
+    p.send_data(1, b"after end", false);
+    p.assert_stream_error(1, ErrorCode::STREAM_CLOSED);
+    assert_eq!(p.data_received(1), b"");
+}
+
+/// HOSTILE H57: HEADERS after the server's END_STREAM while we still send: SE(STREAM_CLOSED).
+#[test]
+fn h57_headers_after_end_stream_is_stream_closed() {
+    let mut p = Peer::established();
+    p.open(false);
+    p.respond(1, b"x");
+    p.take_events();
+    p.send_headers(1, &[f("grpc-status", "0")], true);
+    p.assert_stream_error(1, ErrorCode::STREAM_CLOSED);
+}
+
+/// HOSTILE H57: DATA on a stream both sides ended (closed after END_STREAM):
+/// §5.1 makes this CE(STREAM_CLOSED) shortly after; the stream is gone.
+#[test]
+fn h57_data_on_fully_closed_stream_is_stream_closed() {
+    let mut p = Peer::established();
+    p.open(true);
+    p.send_headers(1, &[f(":status", "200"), f("grpc-status", "0")], true);
+    p.take_events();
+    p.send_data(1, b"zombie", false);
+    assert_eq!(p.data_received(1), b"");
+    // Either answer carries STREAM_CLOSED; upgrading to a connection error is allowed (§5.4).
+    let codes: Vec<ErrorCode> = p
+        .rsts()
+        .iter()
+        .map(|r| r.1)
+        .chain(p.goaways().iter().map(|g| g.1))
+        .collect();
+    assert_eq!(codes, vec![ErrorCode::STREAM_CLOSED]);
+}
+
+/// HOSTILE H58: frames after we sent RST_STREAM are ignored for a grace
+/// period, but their field blocks are decoded and DATA is credited back.
+#[test]
+fn h58_frames_after_our_reset_are_ignored_within_grace() {
+    let mut cfg = test_config();
+    cfg.initial_connection_window = 65_535;
+    let mut p = Peer::established_with(cfg, &[]);
+    let id = p.open(true);
+    p.open(true);
+    p.client.reset(id, ErrorCode::CANCEL).unwrap();
+    p.step();
+    p.take_sent();
+    p.advance(Duration::from_millis(500));
+    p.recv(&wire::headers_raw(
+        1,
+        &wire::block_200(&wire::lit_indexed(b"x-seen", b"yes")),
+        END_HEADERS,
+    ));
+    for _ in 0..3 {
+        p.send_data(1, &[0; 16_384], false);
+    }
+    p.recv(&wire::window_update(1, 10));
+    p.recv(&wire::rst(1, 8));
+    assert_eq!(p.events, vec![]);
+    p.assert_no_error();
+    // 49,152 bytes arrived for the dead stream; the client credits the
+    // connection window once half of it (32,768) is pending: 65,535 - 16,384.
+    assert_eq!(p.recv_window(0), 49_151, "connection window credited back");
+    // The table is in sync: index 62 is x-seen.
+    p.recv(&wire::headers_raw(
+        3,
+        &wire::block_200(&wire::indexed(62)),
+        END_HEADERS,
+    ));
+    assert_eq!(
+        p.events,
+        vec![Event::Headers {
+            stream_id: StreamId::new(3),
+            head: ResponseHead {
+                status: 200,
+                fields: vec![tether_h2::hpack::HeaderField {
+                    name: bytes::Bytes::from_static(b"x-seen"),
+                    value: bytes::Bytes::from_static(b"yes"),
+                }],
+            },
+            end_stream: false,
+        }]
+    );
+}
+
+/// HOSTILE H59: PUSH_PROMISE when we sent ENABLE_PUSH = 0: CE(PROTOCOL_ERROR) (§6.6, §8.4).
+#[test]
+fn h59_push_promise_is_protocol_error() {
+    let mut p = Peer::established();
+    p.open(true);
+    p.send_headers(1, &response_head(), false);
+    p.recv(&wire::push_promise(
+        1,
+        2,
+        &[0x82, 0x86, 0x84, 0x41, 0x01, b'a'],
+    ));
+    p.assert_conn_error(ErrorCode::PROTOCOL_ERROR);
+}
+
+/// 1xx informational heads are skipped; the final head follows (§8.1).
+#[test]
+fn informational_heads_are_skipped() {
+    let mut p = Peer::established();
+    p.open(true);
+    p.send_headers(1, &[f(":status", "100")], false);
+    p.send_headers(1, &[f(":status", "103"), f("link", "</a>")], false);
+    assert_eq!(p.events, vec![]);
+    p.respond(1, b"x");
+    assert!(matches!(&p.events[0], Event::Headers { head, .. } if head.status == 200));
+    p.assert_no_error();
+}
