@@ -1,6 +1,7 @@
 //! Connection-level and stream-control frames from the server: RST_STREAM,
 //! SETTINGS, PING, GOAWAY and WINDOW_UPDATE (RFC 9113 §6.4 to §6.9).
 
+use super::lifecycle::Gone;
 use super::observe::Direction;
 use super::ping::PingKind;
 use super::recv::{pe, Known};
@@ -19,11 +20,12 @@ impl Connection {
             // of type PROTOCOL_ERROR."
             Known::Idle => Err(pe("RST_STREAM on an idle stream (§6.4)")),
             // §5.4.2: never answer a RST_STREAM with a RST_STREAM.
-            Known::Reset | Known::Forgotten => Ok(()),
+            Known::Reset | Known::Closed | Known::Forgotten => Ok(()),
             Known::Live => {
                 let Some(s) = self.remove_stream(id) else {
                     return Ok(());
                 };
+                self.remember(id, Gone::RemoteClosed);
                 // RFC 9113 §8.1: a server may send RST_STREAM(NO_ERROR) after a
                 // complete response; the response stands.
                 if s.recv != RecvPhase::Closed {
@@ -216,7 +218,7 @@ impl Connection {
         match self.known(id) {
             Known::Idle => Err(pe("WINDOW_UPDATE on a stream we did not open (§5.1)")),
             // §6.9: WINDOW_UPDATE can follow END_STREAM; ignore on closed streams.
-            Known::Reset | Known::Forgotten => Ok(()),
+            Known::Reset | Known::Closed | Known::Forgotten => Ok(()),
             Known::Live => {
                 let Some(s) = self.streams.get_mut(&id) else {
                     return Ok(());

@@ -12,8 +12,18 @@ use std::time::Instant;
 /// The client connection preface (§3.4).
 pub(crate) const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// Most locally reset streams remembered for the grace period.
+/// Most ended streams remembered for the grace period.
 const MAX_GRACE_ENTRIES: usize = 1024;
+
+/// How a recently ended stream ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Gone {
+    /// We sent RST_STREAM: frames in flight are absorbed silently (§5.1).
+    LocalReset,
+    /// The server reset it or ended it with END_STREAM: more DATA or HEADERS
+    /// is a STREAM_CLOSED error (§5.1).
+    RemoteClosed,
+}
 
 impl Connection {
     /// Queues the preface, our SETTINGS and the connection WINDOW_UPDATE.
@@ -151,6 +161,7 @@ impl Connection {
             .is_some_and(|s| s.state() == super::stream::StreamState::Closed)
         {
             self.remove_stream(id);
+            self.remember(id, Gone::RemoteClosed);
         }
     }
 
@@ -166,21 +177,41 @@ impl Connection {
                 stream_id: id,
                 code,
             });
-            let until = self.now + self.config.limits.reset_grace;
-            if self.reset_grace.len() >= MAX_GRACE_ENTRIES {
-                self.reset_grace.pop_front();
-            }
-            self.reset_grace.push_back((id, until));
-            if !self.timers.is_set(Timer::ResetGrace) {
-                self.timers.set(Timer::ResetGrace, until);
-            }
+            self.remember(id, Gone::LocalReset);
         }
         Some(s)
     }
 
-    /// Whether `id` is a stream we reset within the grace period.
-    pub(super) fn in_grace(&self, id: StreamId) -> bool {
-        self.reset_grace.iter().any(|(g, _)| *g == id)
+    /// Remembers an ended stream for `limits.reset_grace`.
+    pub(super) fn remember(&mut self, id: StreamId, gone: Gone) {
+        let until = self.now + self.config.limits.reset_grace;
+        if self.recent.len() >= MAX_GRACE_ENTRIES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((id, until, gone));
+        if !self.timers.is_set(Timer::ResetGrace) {
+            self.timers.set(Timer::ResetGrace, until);
+        }
+    }
+
+    /// How `id` ended, if it ended recently.
+    pub(super) fn recently_gone(&self, id: StreamId) -> Option<Gone> {
+        self.recent.iter().rev().find(|r| r.0 == id).map(|r| r.2)
+    }
+
+    /// RFC 9113 §5.1 (closed): "An endpoint that receives any frame other than
+    /// PRIORITY after receiving a RST_STREAM MUST treat that as a stream error
+    /// (Section 5.4.2) of type STREAM_CLOSED"; the same after END_STREAM
+    /// (a connection error is allowed there; a stream error is enough).
+    /// The application already saw the stream end: no event, one RST_STREAM,
+    /// then the stream is absorbed like one we reset.
+    pub(super) fn closed_stream_frame(&mut self, id: StreamId) {
+        self.write_frame_rst(RstStream {
+            stream_id: id,
+            code: ErrorCode::STREAM_CLOSED,
+        });
+        self.remember(id, Gone::LocalReset);
+        self.count_local_reset();
     }
 
     /// Handles a protocol error of either scope.
@@ -204,6 +235,10 @@ impl Connection {
             remote: false,
             error: Some(err),
         });
+        self.count_local_reset();
+    }
+
+    fn count_local_reset(&mut self) {
         self.local_resets = self.local_resets.saturating_add(1);
         if self.local_resets > self.config.limits.max_local_resets {
             // HOSTILE K.90 (CVE-2019-9514, CVE-2025-8671): cap resets we are made to send.
@@ -317,10 +352,10 @@ impl Connection {
                 self.finish(CloseReason::KeepaliveTimeout);
             }
             Timer::ResetGrace => {
-                while self.reset_grace.front().is_some_and(|(_, t)| *t <= now) {
-                    self.reset_grace.pop_front();
+                while self.recent.front().is_some_and(|r| r.1 <= now) {
+                    self.recent.pop_front();
                 }
-                if let Some((_, t)) = self.reset_grace.front() {
+                if let Some((_, t, _)) = self.recent.front() {
                     self.timers.set(Timer::ResetGrace, *t);
                 }
             }

@@ -126,8 +126,8 @@ pub struct Connection {
     next_id: u32,
     highest_sent: u32,
     active: usize,
-    /// Streams we reset, absorbed silently until the instant.
-    reset_grace: VecDeque<(StreamId, Instant)>,
+    /// Recently ended streams, remembered until the instant (`limits.reset_grace`).
+    recent: VecDeque<(StreamId, Instant, lifecycle::Gone)>,
     // Connection flow control.
     conn_send: SendWindow,
     conn_recv: RecvWindow,
@@ -190,7 +190,7 @@ impl Connection {
             next_id: 1,
             highest_sent: 0,
             active: 0,
-            reset_grace: VecDeque::new(),
+            recent: VecDeque::new(),
             conn_send: SendWindow::new(DEFAULT_WINDOW_SIZE),
             conn_recv: RecvWindow::new(DEFAULT_WINDOW_SIZE, DEFAULT_WINDOW_SIZE),
             pings: Pings::default(),

@@ -1,6 +1,7 @@
 //! Input: reading and dispatching frames; HEADERS and DATA, checked against
 //! the stream states (RFC 9113 §5.1), flow control (§6.9) and abuse limits.
 
+use super::lifecycle::Gone;
 use super::observe::Direction;
 use super::ping::PingKind;
 use super::stream::RecvPhase;
@@ -20,9 +21,13 @@ pub(super) enum Known {
     Idle,
     /// We reset it within the grace period.
     Reset,
+    /// The server reset or ended it within the grace period.
+    Closed,
     /// Closed and forgotten.
     Forgotten,
 }
+
+const FIRST_NOT_SETTINGS: &str = "first server frame is not SETTINGS (§3.4)";
 
 pub(super) const fn pe(detail: &'static str) -> ProtoError {
     ProtoError::conn(ErrorCode::PROTOCOL_ERROR, detail)
@@ -32,6 +37,10 @@ impl Connection {
     /// Decodes and handles every whole frame in the read buffer.
     pub(super) fn process_read_buf(&mut self, now: Instant) {
         while !self.closed {
+            if !self.connected && !self.preface_ok() {
+                self.connection_error(pe(FIRST_NOT_SETTINGS));
+                return;
+            }
             let before = self.read_buf.len();
             let (frame_len, kind) = match self.read_buf.get(..4) {
                 Some(&[a, b, c, k]) => {
@@ -71,11 +80,23 @@ impl Connection {
                         Known::Idle => {
                             self.connection_error(pe("frame on a stream we did not open (§5.1.1)"))
                         }
-                        Known::Reset | Known::Forgotten => {}
+                        Known::Reset | Known::Closed | Known::Forgotten => {}
                     }
                 }
             }
         }
+    }
+
+    /// Whether the start of the read buffer can still be a server preface:
+    /// a SETTINGS frame without ACK. Checked before the frame decoder so an
+    /// HTTP/1.1 reply is a PROTOCOL_ERROR, not a FRAME_SIZE_ERROR.
+    fn preface_ok(&self) -> bool {
+        let kind_ok = self
+            .read_buf
+            .get(3)
+            .map_or(true, |&k| FrameType(k) == FrameType::SETTINGS);
+        let flags_ok = self.read_buf.get(4).map_or(true, |&f| f & flags::ACK == 0);
+        kind_ok && flags_ok
     }
 
     pub(super) fn known(&self, id: StreamId) -> Known {
@@ -83,8 +104,23 @@ impl Connection {
             Some(s) if s.headers_sent => Known::Live,
             Some(_) => Known::Idle,
             None if !id.is_client_initiated() || id.value() > self.highest_sent => Known::Idle,
-            None if self.in_grace(id) => Known::Reset,
-            None => Known::Forgotten,
+            None => match self.recently_gone(id) {
+                Some(Gone::LocalReset) => Known::Reset,
+                Some(Gone::RemoteClosed) => Known::Closed,
+                None => Known::Forgotten,
+            },
+        }
+    }
+
+    /// DATA or HEADERS on a stream that is no longer live.
+    fn stale_frame(&mut self, id: StreamId, known: Known) -> Result<(), ProtoError> {
+        match known {
+            Known::Closed => {
+                self.closed_stream_frame(id);
+                Ok(())
+            }
+            Known::Forgotten => self.count_ignored(),
+            _ => Ok(()),
         }
     }
 
@@ -110,7 +146,7 @@ impl Connection {
             // potentially empty SETTINGS frame ... that MUST be the first frame
             // the server sends" ... "MUST treat an invalid connection preface
             // as a connection error of type PROTOCOL_ERROR".
-            return Err(pe("first server frame is not SETTINGS (§3.4)"));
+            return Err(pe(FIRST_NOT_SETTINGS));
         }
         let Some(frame) = d.frame else {
             return Ok(());
@@ -138,18 +174,13 @@ impl Connection {
             // RFC 9113 §5.1.1 / §5.1: HEADERS on an idle stream the client never
             // opened is a connection error of type PROTOCOL_ERROR.
             Known::Idle => return Err(pe("HEADERS on a stream we did not open (§5.1.1)")),
-            Known::Reset | Known::Forgotten => {
+            known @ (Known::Reset | Known::Closed | Known::Forgotten) => {
                 // RFC 9113 §4.3: a field block must be decoded even when the
                 // stream is discarded, or the HPACK state diverges.
-                let known = self.known(id);
                 self.hpack_dec
                     .decode(&f.fragment, max, |_| {})
                     .map_err(|_| cmp())?;
-                return if known == Known::Forgotten {
-                    self.count_ignored()
-                } else {
-                    Ok(())
-                };
+                return self.stale_frame(id, known);
             }
             Known::Live => match self.streams.get(&id) {
                 Some(s) => s.recv,
@@ -276,11 +307,7 @@ impl Connection {
         if known != Known::Live {
             // HOSTILE I.63: credit discarded DATA back or the connection stalls.
             self.credit_conn(i64::from(n));
-            return if known == Known::Forgotten {
-                self.count_ignored()
-            } else {
-                Ok(())
-            };
+            return self.stale_frame(id, known);
         }
         if f.data.is_empty() && !f.end_stream {
             // HOSTILE K.91 (CVE-2019-9518): empty DATA frames cost us work.

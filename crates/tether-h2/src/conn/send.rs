@@ -16,9 +16,11 @@ use crate::hpack::FieldRef;
 use bytes::{Bytes, BytesMut};
 use std::time::Instant;
 
-/// Below this many octets (unless the rest of the data fits) a DATA frame
-/// waits for more window: a peer granting 1-byte updates must not make us
-/// send 1-byte frames (HOSTILE I.93).
+/// Below this many octets (unless the rest of the data fits, or the peer's
+/// SETTINGS_INITIAL_WINDOW_SIZE is tiny) a DATA frame waits for more window:
+/// a peer granting 1-byte updates must not make us send 1-byte frames
+/// (HOSTILE I.93). Updates read together are coalesced anyway, because DATA
+/// is cut at `poll_transmit` time.
 const MIN_DATA_CHUNK: usize = 1024;
 
 /// What one turn of a stream in the send queue achieved.
@@ -118,7 +120,10 @@ impl Connection {
         if buffered > 0 {
             let avail = s.send_window.available().min(self.conn_send.available());
             let n = buffered.min(avail).min(max_frame);
-            if n == 0 || n < buffered.min(MIN_DATA_CHUNK) {
+            // Wait for a useful amount of credit, but never for more than the
+            // peer's initial window could ever grant (or we would deadlock).
+            let iws = usize::try_from(self.peer.initial_window_size / 2).unwrap_or(0);
+            if n == 0 || n < buffered.min(MIN_DATA_CHUNK).min(iws) {
                 return Turn::Blocked;
             }
             let end = n == buffered && s.end_queued && s.trailers.is_none();
