@@ -96,6 +96,16 @@ pub struct PingId(pub u64);
 /// keepalive idle and timeout, reset grace) lives in one timer table whose
 /// minimum `poll_timeout` returns; `handle_timeout(now)` fires all that are due.
 ///
+/// # Keepalive (gRFC A8)
+///
+/// With `config.keepalive` set, a PING goes out `time` after the last read of
+/// any bytes, when streams are open or `permit_without_calls` is set (else
+/// the timer sleeps until a stream opens). Any read within `timeout` counts as
+/// liveness, not only the PING's ACK (as grpc-go does). Past `timeout`, every
+/// stream gets [`Event::StreamReset`] (code CANCEL, `remote: false`, no
+/// error) and [`CloseReason::KeepaliveTimeout`] follows; nothing is sent.
+/// [`Connection::handle_eof`] ends streams the same way.
+///
 /// # Errors
 ///
 /// A peer that breaks a rule causes a stream error (RST_STREAM, and an
