@@ -56,9 +56,10 @@ impl Connection {
             if self.unacked_settings.is_empty() {
                 self.timers.stop(super::timer::Timer::SettingsAck);
             } else {
-                self.timers.set(
+                self.timers.set_after(
                     super::timer::Timer::SettingsAck,
-                    now + self.config.settings_timeout,
+                    now,
+                    self.config.settings_timeout,
                 );
             }
             self.events.push_back(Event::SettingsAcked);

@@ -38,7 +38,7 @@ impl Connection {
         ours.encode(&mut self.out);
         self.unacked_settings.push_back(true);
         self.timers
-            .set(Timer::SettingsAck, now + self.config.settings_timeout);
+            .set_after(Timer::SettingsAck, now, self.config.settings_timeout);
         if conn_window > DEFAULT_WINDOW_SIZE {
             let inc = conn_window - DEFAULT_WINDOW_SIZE;
             WindowUpdate {
@@ -51,7 +51,7 @@ impl Connection {
         self.preface_len = self.out.len();
         if let Some(ka) = self.config.keepalive {
             if ka.permit_without_calls {
-                self.timers.set(Timer::KeepaliveIdle, now + ka.time);
+                self.timers.set_after(Timer::KeepaliveIdle, now, ka.time);
             }
         }
     }
@@ -108,7 +108,7 @@ impl Connection {
             if !self.timers.is_set(Timer::KeepaliveIdle)
                 && !self.timers.is_set(Timer::KeepaliveTimeout)
             {
-                self.timers.set(Timer::KeepaliveIdle, now + ka.time);
+                self.timers.set_after(Timer::KeepaliveIdle, now, ka.time);
             }
         }
         Ok(id)
@@ -184,7 +184,9 @@ impl Connection {
 
     /// Remembers an ended stream for `limits.reset_grace`.
     pub(super) fn remember(&mut self, id: StreamId, gone: Gone) {
-        let until = self.now + self.config.limits.reset_grace;
+        let Some(until) = self.now.checked_add(self.config.limits.reset_grace) else {
+            return;
+        };
         if self.recent.len() >= MAX_GRACE_ENTRIES {
             self.recent.pop_front();
         }
@@ -340,7 +342,8 @@ impl Connection {
                 };
                 if ka.permit_without_calls || !self.streams.is_empty() {
                     self.send_ping(PingKind::Keepalive, now);
-                    self.timers.set(Timer::KeepaliveTimeout, now + ka.timeout);
+                    self.timers
+                        .set_after(Timer::KeepaliveTimeout, now, ka.timeout);
                 }
             }
             Timer::KeepaliveTimeout => {

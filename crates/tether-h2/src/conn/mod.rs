@@ -391,7 +391,7 @@ impl Connection {
         // considered answered (we do not wait for its ACK specifically).
         self.timers.stop(Timer::KeepaliveTimeout);
         if ka.permit_without_calls || !self.streams.is_empty() {
-            self.timers.set(Timer::KeepaliveIdle, now + ka.time);
+            self.timers.set_after(Timer::KeepaliveIdle, now, ka.time);
         } else {
             self.timers.stop(Timer::KeepaliveIdle);
         }

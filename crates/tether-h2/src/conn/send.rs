@@ -261,9 +261,10 @@ impl Connection {
         self.observe_out(at);
         self.unacked_settings.push_back(false);
         if !self.timers.is_set(super::timer::Timer::SettingsAck) {
-            self.timers.set(
+            self.timers.set_after(
                 super::timer::Timer::SettingsAck,
-                now + self.config.settings_timeout,
+                now,
+                self.config.settings_timeout,
             );
         }
     }
