@@ -19,6 +19,9 @@ pub mod error;
 pub mod frame;
 pub mod hpack;
 
-pub use conn::{Config, Connection, Event};
+pub use conn::{
+    CallError, CloseReason, Config, Connection, Direction, Event, GoAwayInfo, Keepalive, Limits,
+    Observer, PeerSettings, PingId, ResponseHead,
+};
 pub use error::{ErrorCode, ProtoError, Scope};
 pub use frame::StreamId;

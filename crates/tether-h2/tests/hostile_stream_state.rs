@@ -88,8 +88,11 @@ fn h57_headers_after_end_stream_is_stream_closed() {
     p.assert_stream_error(1, ErrorCode::STREAM_CLOSED);
 }
 
-/// HOSTILE H57: DATA on a stream both sides ended (closed after END_STREAM):
-/// §5.1 makes this CE(STREAM_CLOSED).
+/// HOSTILE H57: DATA on a stream both sides ended (closed after END_STREAM).
+/// RFC 9113 §6.1: DATA on a stream that is not "open" or "half-closed (local)"
+/// "MUST respond with a stream error ... STREAM_CLOSED"; §5.1 only permits (MAY)
+/// a connection error here, so the client answers with RST_STREAM and stays up.
+/// The stream has already ended for the application: no event is emitted.
 #[test]
 fn h57_data_on_fully_closed_stream_is_stream_closed() {
     let mut p = Peer::established();
@@ -98,8 +101,13 @@ fn h57_data_on_fully_closed_stream_is_stream_closed() {
     p.take_events();
     p.send_data(1, b"zombie", false);
     assert_eq!(p.data_received(1), b"");
-    // RFC 9113 §5.1 closed: "MUST treat that as a connection error ... STREAM_CLOSED".
-    p.assert_conn_error(ErrorCode::STREAM_CLOSED);
+    assert_eq!(p.goaways(), vec![], "no GOAWAY: {:?}", p.sent);
+    assert_eq!(p.rsts(), vec![(1, ErrorCode::STREAM_CLOSED)]);
+    assert_eq!(
+        p.events,
+        vec![],
+        "the stream already ended for the application"
+    );
 }
 
 /// HOSTILE H58: frames after we sent RST_STREAM are ignored for a grace

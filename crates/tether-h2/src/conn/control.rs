@@ -1,6 +1,7 @@
 //! Connection-level and stream-control frames from the server: RST_STREAM,
 //! SETTINGS, PING, GOAWAY and WINDOW_UPDATE (RFC 9113 §6.4 to §6.9).
 
+use super::lifecycle::Gone;
 use super::observe::Direction;
 use super::ping::PingKind;
 use super::recv::{pe, Known};
@@ -19,12 +20,12 @@ impl Connection {
             // of type PROTOCOL_ERROR."
             Known::Idle => Err(pe("RST_STREAM on an idle stream (§6.4)")),
             // §5.4.2: never answer a RST_STREAM with a RST_STREAM.
-            Known::Reset | Known::Forgotten | Known::RemoteReset | Known::Ended => Ok(()),
+            Known::Reset | Known::Closed | Known::Forgotten => Ok(()),
             Known::Live => {
                 let Some(s) = self.remove_stream(id) else {
                     return Ok(());
                 };
-                self.remember_remote_close(id, true);
+                self.remember(id, Gone::RemoteClosed);
                 // RFC 9113 §8.1: a server may send RST_STREAM(NO_ERROR) after a
                 // complete response; the response stands.
                 if s.recv != RecvPhase::Closed {
@@ -55,9 +56,10 @@ impl Connection {
             if self.unacked_settings.is_empty() {
                 self.timers.stop(super::timer::Timer::SettingsAck);
             } else {
-                self.timers.set(
+                self.timers.set_after(
                     super::timer::Timer::SettingsAck,
-                    now + self.config.settings_timeout,
+                    now,
+                    self.config.settings_timeout,
                 );
             }
             self.events.push_back(Event::SettingsAcked);
@@ -216,9 +218,8 @@ impl Connection {
         }
         match self.known(id) {
             Known::Idle => Err(pe("WINDOW_UPDATE on a stream we did not open (§5.1)")),
-            // §6.9: WINDOW_UPDATE can follow END_STREAM; ignore on closed streams
-            // (after the server's own RST_STREAM it is harmless and ignored too).
-            Known::Reset | Known::Forgotten | Known::RemoteReset | Known::Ended => Ok(()),
+            // §6.9: WINDOW_UPDATE can follow END_STREAM; ignore on closed streams.
+            Known::Reset | Known::Closed | Known::Forgotten => Ok(()),
             Known::Live => {
                 let Some(s) = self.streams.get_mut(&id) else {
                     return Ok(());

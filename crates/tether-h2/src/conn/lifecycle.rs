@@ -12,8 +12,18 @@ use std::time::Instant;
 /// The client connection preface (§3.4).
 pub(crate) const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// Most locally reset streams remembered for the grace period.
+/// Most ended streams remembered for the grace period.
 const MAX_GRACE_ENTRIES: usize = 1024;
+
+/// How a recently ended stream ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Gone {
+    /// We sent RST_STREAM: frames in flight are absorbed silently (§5.1).
+    LocalReset,
+    /// The server reset it or ended it with END_STREAM: more DATA or HEADERS
+    /// is a STREAM_CLOSED error (§5.1).
+    RemoteClosed,
+}
 
 impl Connection {
     /// Queues the preface, our SETTINGS and the connection WINDOW_UPDATE.
@@ -28,7 +38,7 @@ impl Connection {
         ours.encode(&mut self.out);
         self.unacked_settings.push_back(true);
         self.timers
-            .set(Timer::SettingsAck, now + self.config.settings_timeout);
+            .set_after(Timer::SettingsAck, now, self.config.settings_timeout);
         if conn_window > DEFAULT_WINDOW_SIZE {
             let inc = conn_window - DEFAULT_WINDOW_SIZE;
             WindowUpdate {
@@ -41,7 +51,7 @@ impl Connection {
         self.preface_len = self.out.len();
         if let Some(ka) = self.config.keepalive {
             if ka.permit_without_calls {
-                self.timers.set(Timer::KeepaliveIdle, now + ka.time);
+                self.timers.set_after(Timer::KeepaliveIdle, now, ka.time);
             }
         }
     }
@@ -98,7 +108,7 @@ impl Connection {
             if !self.timers.is_set(Timer::KeepaliveIdle)
                 && !self.timers.is_set(Timer::KeepaliveTimeout)
             {
-                self.timers.set(Timer::KeepaliveIdle, now + ka.time);
+                self.timers.set_after(Timer::KeepaliveIdle, now, ka.time);
             }
         }
         Ok(id)
@@ -151,51 +161,7 @@ impl Connection {
             .is_some_and(|s| s.state() == super::stream::StreamState::Closed)
         {
             self.remove_stream(id);
-            self.remember_remote_close(id, false);
-        }
-    }
-
-    /// Remembers for `reset_grace` that the server closed `id`: by RST_STREAM
-    /// (`by_reset`) or by END_STREAM after ours (RFC 9113 §5.1 "closed").
-    pub(super) fn remember_remote_close(&mut self, id: StreamId, by_reset: bool) {
-        let now = self.now;
-        while self
-            .remote_closed
-            .front()
-            .is_some_and(|(_, t, _)| *t <= now)
-            || self.remote_closed.len() >= MAX_GRACE_ENTRIES
-        {
-            self.remote_closed.pop_front();
-        }
-        let until = now + self.config.limits.reset_grace;
-        self.remote_closed.push_back((id, until, by_reset));
-    }
-
-    /// Whether the server recently closed `id`: `Some(true)` by RST_STREAM,
-    /// `Some(false)` by END_STREAM with both sides ended.
-    pub(super) fn remote_close_of(&self, id: StreamId) -> Option<bool> {
-        self.remote_closed
-            .iter()
-            .find(|(g, t, _)| *g == id && *t > self.now)
-            .map(|(_, _, r)| *r)
-    }
-
-    /// RFC 9113 §5.1 closed: "An endpoint that receives any frame other than
-    /// PRIORITY after receiving a RST_STREAM MUST treat that as a stream error
-    /// (Section 5.4.2) of type STREAM_CLOSED." The stream is gone, so the
-    /// RST_STREAM is written directly, once, and counted like other resets.
-    pub(super) fn reset_after_remote_reset(&mut self, id: StreamId) {
-        self.remote_closed.retain(|(g, _, _)| *g != id);
-        self.write_frame_rst(RstStream {
-            stream_id: id,
-            code: ErrorCode::STREAM_CLOSED,
-        });
-        self.local_resets = self.local_resets.saturating_add(1);
-        if self.local_resets > self.config.limits.max_local_resets {
-            self.connection_error(ProtoError::conn(
-                ErrorCode::ENHANCE_YOUR_CALM,
-                "too many streams reset for protocol errors",
-            ));
+            self.remember(id, Gone::RemoteClosed);
         }
     }
 
@@ -203,26 +169,51 @@ impl Connection {
     pub(super) fn reset_stream(&mut self, id: StreamId, code: ErrorCode) -> Option<Stream> {
         let mut s = self.remove_stream(id)?;
         s.clear_send();
+        if !s.headers_sent {
+            self.waiting.retain(|w| *w != id);
+        }
         if s.headers_sent {
             self.write_frame_rst(RstStream {
                 stream_id: id,
                 code,
             });
-            let until = self.now + self.config.limits.reset_grace;
-            if self.reset_grace.len() >= MAX_GRACE_ENTRIES {
-                self.reset_grace.pop_front();
-            }
-            self.reset_grace.push_back((id, until));
-            if !self.timers.is_set(Timer::ResetGrace) {
-                self.timers.set(Timer::ResetGrace, until);
-            }
+            self.remember(id, Gone::LocalReset);
         }
         Some(s)
     }
 
-    /// Whether `id` is a stream we reset within the grace period.
-    pub(super) fn in_grace(&self, id: StreamId) -> bool {
-        self.reset_grace.iter().any(|(g, _)| *g == id)
+    /// Remembers an ended stream for `limits.reset_grace`.
+    pub(super) fn remember(&mut self, id: StreamId, gone: Gone) {
+        let Some(until) = self.now.checked_add(self.config.limits.reset_grace) else {
+            return;
+        };
+        if self.recent.len() >= MAX_GRACE_ENTRIES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((id, until, gone));
+        if !self.timers.is_set(Timer::ResetGrace) {
+            self.timers.set(Timer::ResetGrace, until);
+        }
+    }
+
+    /// How `id` ended, if it ended recently.
+    pub(super) fn recently_gone(&self, id: StreamId) -> Option<Gone> {
+        self.recent.iter().rev().find(|r| r.0 == id).map(|r| r.2)
+    }
+
+    /// RFC 9113 §5.1 (closed): "An endpoint that receives any frame other than
+    /// PRIORITY after receiving a RST_STREAM MUST treat that as a stream error
+    /// (Section 5.4.2) of type STREAM_CLOSED"; the same after END_STREAM
+    /// (a connection error is allowed there; a stream error is enough).
+    /// The application already saw the stream end: no event, one RST_STREAM,
+    /// then the stream is absorbed like one we reset.
+    pub(super) fn closed_stream_frame(&mut self, id: StreamId) {
+        self.write_frame_rst(RstStream {
+            stream_id: id,
+            code: ErrorCode::STREAM_CLOSED,
+        });
+        self.remember(id, Gone::LocalReset);
+        self.count_local_reset();
     }
 
     /// Handles a protocol error of either scope.
@@ -246,6 +237,10 @@ impl Connection {
             remote: false,
             error: Some(err),
         });
+        self.count_local_reset();
+    }
+
+    fn count_local_reset(&mut self) {
         self.local_resets = self.local_resets.saturating_add(1);
         if self.local_resets > self.config.limits.max_local_resets {
             // HOSTILE K.90 (CVE-2019-9514, CVE-2025-8671): cap resets we are made to send.
@@ -347,7 +342,8 @@ impl Connection {
                 };
                 if ka.permit_without_calls || !self.streams.is_empty() {
                     self.send_ping(PingKind::Keepalive, now);
-                    self.timers.set(Timer::KeepaliveTimeout, now + ka.timeout);
+                    self.timers
+                        .set_after(Timer::KeepaliveTimeout, now, ka.timeout);
                 }
             }
             Timer::KeepaliveTimeout => {
@@ -359,10 +355,10 @@ impl Connection {
                 self.finish(CloseReason::KeepaliveTimeout);
             }
             Timer::ResetGrace => {
-                while self.reset_grace.front().is_some_and(|(_, t)| *t <= now) {
-                    self.reset_grace.pop_front();
+                while self.recent.front().is_some_and(|r| r.1 <= now) {
+                    self.recent.pop_front();
                 }
-                if let Some((_, t)) = self.reset_grace.front() {
+                if let Some((_, t, _)) = self.recent.front() {
                     self.timers.set(Timer::ResetGrace, *t);
                 }
             }

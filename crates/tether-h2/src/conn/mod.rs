@@ -96,6 +96,16 @@ pub struct PingId(pub u64);
 /// keepalive idle and timeout, reset grace) lives in one timer table whose
 /// minimum `poll_timeout` returns; `handle_timeout(now)` fires all that are due.
 ///
+/// # Keepalive (gRFC A8)
+///
+/// With `config.keepalive` set, a PING goes out `time` after the last read of
+/// any bytes, when streams are open or `permit_without_calls` is set (else
+/// the timer sleeps until a stream opens). Any read within `timeout` counts as
+/// liveness, not only the PING's ACK (as grpc-go does). Past `timeout`, every
+/// stream gets [`Event::StreamReset`] (code CANCEL, `remote: false`, no
+/// error) and [`CloseReason::KeepaliveTimeout`] follows; nothing is sent.
+/// [`Connection::handle_eof`] ends streams the same way.
+///
 /// # Errors
 ///
 /// A peer that breaks a rule causes a stream error (RST_STREAM, and an
@@ -126,11 +136,8 @@ pub struct Connection {
     next_id: u32,
     highest_sent: u32,
     active: usize,
-    /// Streams we reset, absorbed silently until the instant.
-    reset_grace: VecDeque<(StreamId, Instant)>,
-    /// Streams the server closed recently (RST_STREAM received, or both
-    /// sides ended), until when, and whether by RST_STREAM (§5.1 closed).
-    remote_closed: VecDeque<(StreamId, Instant, bool)>,
+    /// Recently ended streams, remembered until the instant (`limits.reset_grace`).
+    recent: VecDeque<(StreamId, Instant, lifecycle::Gone)>,
     // Connection flow control.
     conn_send: SendWindow,
     conn_recv: RecvWindow,
@@ -193,8 +200,7 @@ impl Connection {
             next_id: 1,
             highest_sent: 0,
             active: 0,
-            reset_grace: VecDeque::new(),
-            remote_closed: VecDeque::new(),
+            recent: VecDeque::new(),
             conn_send: SendWindow::new(DEFAULT_WINDOW_SIZE),
             conn_recv: RecvWindow::new(DEFAULT_WINDOW_SIZE, DEFAULT_WINDOW_SIZE),
             pings: Pings::default(),
@@ -385,7 +391,7 @@ impl Connection {
         // considered answered (we do not wait for its ACK specifically).
         self.timers.stop(Timer::KeepaliveTimeout);
         if ka.permit_without_calls || !self.streams.is_empty() {
-            self.timers.set(Timer::KeepaliveIdle, now + ka.time);
+            self.timers.set_after(Timer::KeepaliveIdle, now, ka.time);
         } else {
             self.timers.stop(Timer::KeepaliveIdle);
         }

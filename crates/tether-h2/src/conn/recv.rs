@@ -1,6 +1,7 @@
 //! Input: reading and dispatching frames; HEADERS and DATA, checked against
 //! the stream states (RFC 9113 §5.1), flow control (§6.9) and abuse limits.
 
+use super::lifecycle::Gone;
 use super::observe::Direction;
 use super::ping::PingKind;
 use super::stream::RecvPhase;
@@ -20,13 +21,13 @@ pub(super) enum Known {
     Idle,
     /// We reset it within the grace period.
     Reset,
+    /// The server reset or ended it within the grace period.
+    Closed,
     /// Closed and forgotten.
     Forgotten,
-    /// The server reset it recently.
-    RemoteReset,
-    /// Both sides sent END_STREAM recently.
-    Ended,
 }
+
+const FIRST_NOT_SETTINGS: &str = "first server frame is not SETTINGS (§3.4)";
 
 pub(super) const fn pe(detail: &'static str) -> ProtoError {
     ProtoError::conn(ErrorCode::PROTOCOL_ERROR, detail)
@@ -36,19 +37,9 @@ impl Connection {
     /// Decodes and handles every whole frame in the read buffer.
     pub(super) fn process_read_buf(&mut self, now: Instant) {
         while !self.closed {
-            if !self.connected {
-                // RFC 9113 §3.4: the server preface is a SETTINGS frame that "MUST
-                // be the first frame the server sends"; an invalid preface is a
-                // connection error of type PROTOCOL_ERROR. Check the type byte
-                // before the frame decoder looks at the length, so that an
-                // HTTP/1.1 answer ("HTTP/1.1 400...") is reported as what it is
-                // and not as an oversized frame.
-                if let (Some(&kind), Some(&fl)) = (self.read_buf.get(3), self.read_buf.get(4)) {
-                    if kind != FrameType::SETTINGS.0 || fl & flags::ACK != 0 {
-                        self.connection_error(pe("first server frame is not SETTINGS (§3.4)"));
-                        break;
-                    }
-                }
+            if !self.connected && !self.preface_ok() {
+                self.connection_error(pe(FIRST_NOT_SETTINGS));
+                return;
             }
             let before = self.read_buf.len();
             let (frame_len, kind) = match self.read_buf.get(..4) {
@@ -89,11 +80,23 @@ impl Connection {
                         Known::Idle => {
                             self.connection_error(pe("frame on a stream we did not open (§5.1.1)"))
                         }
-                        Known::Reset | Known::Forgotten | Known::RemoteReset | Known::Ended => {}
+                        Known::Reset | Known::Closed | Known::Forgotten => {}
                     }
                 }
             }
         }
+    }
+
+    /// Whether the start of the read buffer can still be a server preface:
+    /// a SETTINGS frame without ACK. Checked before the frame decoder so an
+    /// HTTP/1.1 reply is a PROTOCOL_ERROR, not a FRAME_SIZE_ERROR.
+    fn preface_ok(&self) -> bool {
+        let kind_ok = self
+            .read_buf
+            .get(3)
+            .map_or(true, |&k| FrameType(k) == FrameType::SETTINGS);
+        let flags_ok = self.read_buf.get(4).map_or(true, |&f| f & flags::ACK == 0);
+        kind_ok && flags_ok
     }
 
     pub(super) fn known(&self, id: StreamId) -> Known {
@@ -101,35 +104,23 @@ impl Connection {
             Some(s) if s.headers_sent => Known::Live,
             Some(_) => Known::Idle,
             None if !id.is_client_initiated() || id.value() > self.highest_sent => Known::Idle,
-            None if self.in_grace(id) => Known::Reset,
-            None => match self.remote_close_of(id) {
-                Some(true) => Known::RemoteReset,
-                Some(false) => Known::Ended,
+            None => match self.recently_gone(id) {
+                Some(Gone::LocalReset) => Known::Reset,
+                Some(Gone::RemoteClosed) => Known::Closed,
                 None => Known::Forgotten,
             },
         }
     }
 
     /// DATA or HEADERS on a stream that is no longer live.
-    fn late_frame(&mut self, id: StreamId, known: Known) -> Result<(), ProtoError> {
+    fn stale_frame(&mut self, id: StreamId, known: Known) -> Result<(), ProtoError> {
         match known {
-            // We reset it: ignore within the grace period (§5.1 closed).
-            Known::Reset => Ok(()),
-            Known::Forgotten => self.count_ignored(),
-            // RFC 9113 §5.1 closed: after receiving RST_STREAM, any frame other
-            // than PRIORITY "MUST" be a stream error of type STREAM_CLOSED.
-            Known::RemoteReset => {
-                self.reset_after_remote_reset(id);
+            Known::Closed => {
+                self.closed_stream_frame(id);
                 Ok(())
             }
-            // RFC 9113 §5.1 closed: "an endpoint that receives any frames after
-            // receiving a frame with the END_STREAM flag set MUST treat that as
-            // a connection error (Section 5.4.1) of type STREAM_CLOSED".
-            Known::Ended => Err(ProtoError::conn(
-                ErrorCode::STREAM_CLOSED,
-                "frame after END_STREAM on a closed stream (§5.1)",
-            )),
-            Known::Live | Known::Idle => Ok(()),
+            Known::Forgotten => self.count_ignored(),
+            _ => Ok(()),
         }
     }
 
@@ -155,7 +146,7 @@ impl Connection {
             // potentially empty SETTINGS frame ... that MUST be the first frame
             // the server sends" ... "MUST treat an invalid connection preface
             // as a connection error of type PROTOCOL_ERROR".
-            return Err(pe("first server frame is not SETTINGS (§3.4)"));
+            return Err(pe(FIRST_NOT_SETTINGS));
         }
         let Some(frame) = d.frame else {
             return Ok(());
@@ -183,13 +174,13 @@ impl Connection {
             // RFC 9113 §5.1.1 / §5.1: HEADERS on an idle stream the client never
             // opened is a connection error of type PROTOCOL_ERROR.
             Known::Idle => return Err(pe("HEADERS on a stream we did not open (§5.1.1)")),
-            known @ (Known::Reset | Known::Forgotten | Known::RemoteReset | Known::Ended) => {
+            known @ (Known::Reset | Known::Closed | Known::Forgotten) => {
                 // RFC 9113 §4.3: a field block must be decoded even when the
                 // stream is discarded, or the HPACK state diverges.
                 self.hpack_dec
                     .decode(&f.fragment, max, |_| {})
                     .map_err(|_| cmp())?;
-                return self.late_frame(id, known);
+                return self.stale_frame(id, known);
             }
             Known::Live => match self.streams.get(&id) {
                 Some(s) => s.recv,
@@ -316,7 +307,7 @@ impl Connection {
         if known != Known::Live {
             // HOSTILE I.63: credit discarded DATA back or the connection stalls.
             self.credit_conn(i64::from(n));
-            return self.late_frame(id, known);
+            return self.stale_frame(id, known);
         }
         if f.data.is_empty() && !f.end_stream {
             // HOSTILE K.91 (CVE-2019-9518): empty DATA frames cost us work.

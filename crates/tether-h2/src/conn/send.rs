@@ -16,9 +16,11 @@ use crate::hpack::FieldRef;
 use bytes::{Bytes, BytesMut};
 use std::time::Instant;
 
-/// Below this many octets (unless the rest of the data fits) a DATA frame
-/// waits for more window: a peer granting 1-byte updates must not make us
-/// send 1-byte frames (HOSTILE I.93).
+/// Below this many octets (unless the rest of the data fits, or the peer's
+/// SETTINGS_INITIAL_WINDOW_SIZE is tiny) a DATA frame waits for more window:
+/// a peer granting 1-byte updates must not make us send 1-byte frames
+/// (HOSTILE I.93). Updates read together are coalesced anyway, because DATA
+/// is cut at `poll_transmit` time.
 const MIN_DATA_CHUNK: usize = 1024;
 
 /// What one turn of a stream in the send queue achieved.
@@ -118,15 +120,10 @@ impl Connection {
         if buffered > 0 {
             let avail = s.send_window.available().min(self.conn_send.available());
             let n = buffered.min(avail).min(max_frame);
-            // Waiting for MIN_DATA_CHUNK of window is only safe when the peer
-            // grants at least that much: a peer whose INITIAL_WINDOW_SIZE is
-            // below it (or near it) may wait for our DATA before granting more,
-            // and both sides would wait forever. So the threshold never passes
-            // half the peer's initial stream window (at least 1 octet).
-            let peer_half =
-                usize::try_from(self.peer.initial_window_size / 2).unwrap_or(usize::MAX);
-            let threshold = buffered.min(MIN_DATA_CHUNK).min(peer_half.max(1));
-            if n == 0 || n < threshold {
+            // Wait for a useful amount of credit, but never for more than the
+            // peer's initial window could ever grant (or we would deadlock).
+            let iws = usize::try_from(self.peer.initial_window_size / 2).unwrap_or(0);
+            if n == 0 || n < buffered.min(MIN_DATA_CHUNK).min(iws) {
                 return Turn::Blocked;
             }
             let end = n == buffered && s.end_queued && s.trailers.is_none();
@@ -264,9 +261,10 @@ impl Connection {
         self.observe_out(at);
         self.unacked_settings.push_back(false);
         if !self.timers.is_set(super::timer::Timer::SettingsAck) {
-            self.timers.set(
+            self.timers.set_after(
                 super::timer::Timer::SettingsAck,
-                now + self.config.settings_timeout,
+                now,
+                self.config.settings_timeout,
             );
         }
     }

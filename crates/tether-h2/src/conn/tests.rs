@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod flow;
+mod limits;
 mod streams;
 
 use super::lifecycle::PREFACE;
@@ -169,6 +170,21 @@ pub(super) fn assert_conn_error(t: &mut T, code: ErrorCode, detail: &'static str
     assert!(t.c.is_closed());
     assert_eq!(t.out().len(), 0);
     assert_eq!(t.c.poll_timeout(), None);
+}
+
+#[test]
+fn new_queues_exact_preface_bytes() {
+    let mut t = T::new(Config::default());
+    let mut want = PREFACE.to_vec();
+    // SETTINGS: ENABLE_PUSH=0, INITIAL_WINDOW_SIZE=65535, MAX_HEADER_LIST_SIZE=16384.
+    want.extend_from_slice(&[0, 0, 18, 4, 0, 0, 0, 0, 0]);
+    want.extend_from_slice(&[
+        0, 2, 0, 0, 0, 0, 0, 4, 0, 0, 0xff, 0xff, 0, 6, 0, 0, 0x40, 0,
+    ]);
+    // WINDOW_UPDATE on stream 0 by 1 MiB - 65,535.
+    want.extend_from_slice(&[0, 0, 4, 8, 0, 0, 0, 0, 0, 0, 0x0f, 0, 1]);
+    assert_eq!(&t.out()[..], &want[..]);
+    assert_eq!(t.out().len(), 0);
 }
 
 #[test]

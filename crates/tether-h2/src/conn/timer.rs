@@ -3,7 +3,7 @@
 //! [`super::Connection::poll_timeout`] is the minimum of the table and
 //! [`super::Connection::handle_timeout`] fires every entry that is due.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Every deadline a connection can have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +38,12 @@ impl TimerTable {
     /// Arms `timer` at `at` (replacing any earlier deadline).
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
         self.data[timer as usize] = Some(at);
+    }
+
+    /// Arms `timer` at `now + after`; a deadline past what `Instant` can
+    /// hold means "never" (the timer is disarmed).
+    pub(crate) fn set_after(&mut self, timer: Timer, now: Instant, after: Duration) {
+        self.data[timer as usize] = now.checked_add(after);
     }
 
     /// Disarms `timer`.
@@ -80,7 +86,6 @@ impl TimerTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn next_timeout_is_the_minimum() {
@@ -111,5 +116,9 @@ mod tests {
         assert_eq!(t.get(Timer::SettingsAck), Some(t0 + Duration::from_secs(3)));
         t.clear();
         assert_eq!(t.next_timeout(), None);
+        t.set_after(Timer::KeepaliveIdle, t0, Duration::MAX);
+        assert_eq!(t.next_timeout(), None);
+        t.set_after(Timer::KeepaliveIdle, t0, Duration::from_secs(1));
+        assert_eq!(t.next_timeout(), Some(t0 + Duration::from_secs(1)));
     }
 }
