@@ -170,7 +170,7 @@ impl CallRecv {
             } else {
                 status_from_trailers(&head.fields)
             };
-            return self.finish(status);
+            return self.finish(self.check_cardinality(status));
         }
         if head.status != 200 || !content_type.is_some_and(|c| is_grpc_content_type(c)) {
             self.state = State::Collecting {
@@ -254,15 +254,7 @@ impl CallRecv {
                 if let Err(framing) = self.decoder.finish() {
                     return self.finish(framing.with_metadata(status.metadata().clone()));
                 }
-                if self.cardinality == Cardinality::Unary && self.messages == 0 {
-                    return self.finish(
-                        Status::internal(
-                            "cardinality violation: no response message for a unary call",
-                        )
-                        .with_metadata(status.metadata().clone()),
-                    );
-                }
-                self.finish(status);
+                self.finish(self.check_cardinality(status));
             }
         }
     }
@@ -345,6 +337,17 @@ impl CallRecv {
             self.events.push_back(RecvEvent::Message(msg));
         }
         Ok(())
+    }
+
+    /// An OK status for a unary call that got no message is INTERNAL (HOSTILE 82).
+    fn check_cardinality(&self, status: Status) -> Status {
+        if status.is_ok() && self.cardinality == Cardinality::Unary && self.messages == 0 {
+            let metadata = status.metadata().clone();
+            Status::internal("cardinality violation: no response message for a unary call")
+                .with_metadata(metadata)
+        } else {
+            status
+        }
     }
 
     fn check_size(&self, fields: &[HeaderField]) -> Option<Status> {
