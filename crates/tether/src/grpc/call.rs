@@ -53,6 +53,31 @@ pub enum RecvEvent {
 /// When the call ends on our side while the stream is still open (a
 /// deadline, a cancel, a malformed response), [`CallRecv::reset_code`] says
 /// which RST_STREAM code the driver must send.
+///
+/// ```
+/// use bytes::Bytes;
+/// use tether::grpc::{CallRecv, Cardinality, RecvEvent};
+/// use tether_h2::conn::ResponseHead;
+/// use tether_h2::hpack::HeaderField;
+///
+/// let field = |n: &'static str, v: &'static str| HeaderField {
+///     name: Bytes::from_static(n.as_bytes()),
+///     value: Bytes::from_static(v.as_bytes()),
+/// };
+/// let mut call = CallRecv::new(Cardinality::Unary);
+/// let fields = vec![field("content-type", "application/grpc")];
+/// call.handle_headers(ResponseHead { status: 200, fields }, false);
+/// call.handle_data(Bytes::from_static(b"\0\0\0\0\x02hi"), false);
+/// call.handle_trailers(&[field("grpc-status", "0")]);
+///
+/// assert!(matches!(call.poll_event(), Some(RecvEvent::Headers(_))));
+/// assert_eq!(call.poll_event(), Some(RecvEvent::Message(Bytes::from_static(b"hi"))));
+/// match call.poll_event() {
+///     Some(RecvEvent::Status(status)) => assert!(status.is_ok()),
+///     other => panic!("{other:?}"),
+/// }
+/// assert_eq!(call.reset_code(), None);
+/// ```
 #[derive(Debug)]
 pub struct CallRecv {
     cardinality: Cardinality,

@@ -55,6 +55,27 @@ pub fn user_agent(prefix: Option<&str>) -> Bytes {
 /// generated code share them between calls without copying. Binary metadata
 /// is base64-encoded once, into one buffer, when the metadata is set.
 /// [`RequestHead::fields`] then lists every field with a single allocation.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use std::time::Duration;
+/// use tether::grpc::{encode_message, framing, RequestHead, Scheme};
+/// use tether::{BytesCodec, Metadata};
+///
+/// let mut metadata = Metadata::new();
+/// metadata.append("x-request-id", "42").unwrap();
+/// let head = RequestHead::new(Scheme::Http, "localhost:50051", "/echo.Echo/Say")
+///     .with_timeout(Duration::from_secs(2))
+///     .with_metadata(metadata);
+/// let fields = head.fields(); // hand to tether_h2::Connection::open_stream
+/// assert_eq!(fields[0].name, b":method");
+/// assert_eq!(fields[7].value, b"2000000u"); // grpc-timeout
+///
+/// let mut body = BytesMut::new();
+/// let max = framing::DEFAULT_MAX_SEND_MESSAGE_SIZE;
+/// encode_message(&mut BytesCodec, &Bytes::from_static(b"hi"), &mut body, max).unwrap();
+/// assert_eq!(&body[..], b"\0\0\0\0\x02hi"); // then Connection::send_data
+/// ```
 #[derive(Clone, Debug)]
 pub struct RequestHead {
     scheme: Scheme,
