@@ -1,0 +1,250 @@
+//! Length-prefixed messages (PROTOCOL-HTTP2.md, "Length-Prefixed-Message").
+//!
+//! Every message on a gRPC stream is a 1-byte Compressed-Flag, a 4-byte
+//! big-endian Message-Length and the message bytes. DATA frame boundaries
+//! are unrelated to message boundaries: one frame can hold several messages
+//! and one message can span many frames.
+
+use crate::codec::Codec;
+use crate::status::Status;
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use std::collections::VecDeque;
+
+/// The size of the message prefix: flag (1) + length (4).
+pub const PREFIX_LEN: usize = 5;
+
+/// The default limit on a received message: 4 MiB, as every gRPC
+/// implementation uses.
+pub const DEFAULT_MAX_RECV_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
+
+/// The default limit on a sent message: `i32::MAX` bytes, as grpc-go uses.
+pub const DEFAULT_MAX_SEND_MESSAGE_SIZE: usize = i32::MAX as usize;
+
+/// Appends `item`, encoded by `codec` and length-prefixed, to `dst`.
+///
+/// The prefix is reserved first and patched once the message is encoded, so
+/// the message is written once, in place. A message longer than `max_len`
+/// fails with RESOURCE_EXHAUSTED; on any error `dst` is left as it was.
+pub fn encode_message<C: Codec + ?Sized>(
+    codec: &mut C,
+    item: &C::Encode,
+    dst: &mut BytesMut,
+    max_len: usize,
+) -> Result<(), Status> {
+    let start = dst.len();
+    dst.put_bytes(0, PREFIX_LEN);
+    if let Err(status) = codec.encode(item, dst) {
+        dst.truncate(start);
+        return Err(status);
+    }
+    let len = dst.len() - start - PREFIX_LEN;
+    let wire_len = match u32::try_from(len) {
+        Ok(n) if len <= max_len => n,
+        _ => {
+            dst.truncate(start);
+            return Err(Status::resource_exhausted(format!(
+                "message to send is larger than the limit ({len} > {max_len} bytes)"
+            )));
+        }
+    };
+    dst[start + 1..start + PREFIX_LEN].copy_from_slice(&wire_len.to_be_bytes());
+    Ok(())
+}
+
+/// An incremental decoder of length-prefixed messages.
+///
+/// Feed it DATA frame payloads with [`MessageDecoder::push`] and take whole
+/// messages with [`MessageDecoder::poll_message`]. A message that lies inside
+/// one pushed chunk is returned as a slice of it, without a copy; only a
+/// message split across chunks is gathered into a new buffer, allocated once
+/// its length has been checked against the limit.
+///
+/// Compression is not supported yet: a message with the compressed flag set
+/// is an error, since the client never offers a `grpc-accept-encoding`.
+/// Errors are sticky: once one is returned, every later call returns it.
+#[derive(Debug)]
+pub struct MessageDecoder {
+    max_len: usize,
+    chunks: VecDeque<Bytes>,
+    state: State,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Reading a prefix; `have` bytes of it are in `head`.
+    Prefix { head: [u8; PREFIX_LEN], have: usize },
+    /// Reading a body of `len` bytes; `buf` holds what was gathered so far.
+    Body { len: usize, buf: BytesMut },
+    /// A framing error ended the stream.
+    Failed(Status),
+}
+
+const EMPTY_PREFIX: State = State::Prefix {
+    head: [0; PREFIX_LEN],
+    have: 0,
+};
+
+impl MessageDecoder {
+    /// A decoder refusing messages longer than `max_len` bytes
+    /// (see [`DEFAULT_MAX_RECV_MESSAGE_SIZE`]).
+    pub fn new(max_len: usize) -> MessageDecoder {
+        MessageDecoder {
+            max_len,
+            chunks: VecDeque::new(),
+            state: EMPTY_PREFIX,
+        }
+    }
+
+    /// Adds received bytes (a DATA frame payload).
+    pub fn push(&mut self, data: Bytes) {
+        if !data.is_empty() && !matches!(self.state, State::Failed(_)) {
+            self.chunks.push_back(data);
+        }
+    }
+
+    /// The next whole message, `Ok(None)` when more bytes are needed.
+    ///
+    /// Fails with RESOURCE_EXHAUSTED when a prefix declares a message over
+    /// the limit (before anything is allocated for it, HOSTILE 79), and with
+    /// INTERNAL when the compressed flag is set or is neither 0 nor 1
+    /// (HOSTILE 78).
+    pub fn poll_message(&mut self) -> Result<Option<Bytes>, Status> {
+        loop {
+            match &mut self.state {
+                State::Failed(status) => return Err(status.clone()),
+                State::Prefix { head, have } => {
+                    let Some(front) = self.chunks.front_mut() else {
+                        return Ok(None);
+                    };
+                    if *have == 0 && front.len() >= PREFIX_LEN {
+                        let mut prefix = [0u8; PREFIX_LEN];
+                        prefix.copy_from_slice(&front[..PREFIX_LEN]);
+                        let len = self.check_prefix(prefix)?;
+                        let Some(front) = self.chunks.front_mut() else {
+                            return Ok(None);
+                        };
+                        if front.len() - PREFIX_LEN >= len {
+                            // Zero copy: the whole message is in this chunk.
+                            let msg = front.slice(PREFIX_LEN..PREFIX_LEN + len);
+                            front.advance(PREFIX_LEN + len);
+                            self.pop_empty_front();
+                            return Ok(Some(msg));
+                        }
+                        front.advance(PREFIX_LEN);
+                        self.state = State::Body {
+                            len,
+                            buf: BytesMut::new(),
+                        };
+                        continue;
+                    }
+                    let n = (PREFIX_LEN - *have).min(front.len());
+                    head[*have..*have + n].copy_from_slice(&front[..n]);
+                    *have += n;
+                    front.advance(n);
+                    if *have == PREFIX_LEN {
+                        let prefix = *head;
+                        let len = self.check_prefix(prefix)?;
+                        self.state = State::Body {
+                            len,
+                            buf: BytesMut::new(),
+                        };
+                    }
+                    self.pop_empty_front();
+                }
+                State::Body { len, buf } => {
+                    let len = *len;
+                    if len == 0 {
+                        self.state = EMPTY_PREFIX;
+                        return Ok(Some(Bytes::new()));
+                    }
+                    let Some(front) = self.chunks.front_mut() else {
+                        return Ok(None);
+                    };
+                    if buf.is_empty() && front.len() >= len {
+                        // The prefix was split but the body is whole: no copy.
+                        let msg = front.split_to(len);
+                        self.state = EMPTY_PREFIX;
+                        self.pop_empty_front();
+                        return Ok(Some(msg));
+                    }
+                    if buf.is_empty() {
+                        buf.reserve(len);
+                    }
+                    let n = (len - buf.len()).min(front.len());
+                    buf.extend_from_slice(&front[..n]);
+                    front.advance(n);
+                    if buf.len() == len {
+                        let msg = std::mem::take(buf).freeze();
+                        self.state = EMPTY_PREFIX;
+                        self.pop_empty_front();
+                        return Ok(Some(msg));
+                    }
+                    self.pop_empty_front();
+                }
+            }
+        }
+    }
+
+    /// Whether part of a message (prefix or body) has been received but not
+    /// all of it. Call after [`MessageDecoder::poll_message`] returned `None`.
+    pub fn is_mid_message(&self) -> bool {
+        match &self.state {
+            State::Prefix { have, .. } => *have > 0 || !self.chunks.is_empty(),
+            State::Body { .. } => true,
+            State::Failed(_) => false,
+        }
+    }
+
+    /// Checks that the stream may end here: INTERNAL when it would end in
+    /// the middle of a prefix or a message (HOSTILE 81). Call after
+    /// [`MessageDecoder::poll_message`] returned `None`.
+    pub fn finish(&self) -> Result<(), Status> {
+        match &self.state {
+            State::Failed(status) => Err(status.clone()),
+            State::Body { len, buf } => Err(Status::internal(format!(
+                "stream ended in the middle of a message ({} of {len} bytes received)",
+                buf.len()
+            ))),
+            _ if self.is_mid_message() => Err(Status::internal(
+                "stream ended in the middle of a message prefix",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Validates a prefix; on error the decoder fails for good.
+    fn check_prefix(&mut self, prefix: [u8; PREFIX_LEN]) -> Result<usize, Status> {
+        let [flag, l0, l1, l2, l3] = prefix;
+        let declared = u32::from_be_bytes([l0, l1, l2, l3]);
+        let result = match flag {
+            0 => match usize::try_from(declared) {
+                Ok(len) if len <= self.max_len => Ok(len),
+                _ => Err(Status::resource_exhausted(format!(
+                    "received message larger than the limit ({declared} > {} bytes)",
+                    self.max_len
+                ))),
+            },
+            1 => Err(Status::internal(
+                "received a compressed message but no compression was negotiated",
+            )),
+            other => Err(Status::internal(format!(
+                "invalid compressed flag {other:#04x} in message prefix"
+            ))),
+        };
+        if let Err(status) = &result {
+            self.state = State::Failed(status.clone());
+            self.chunks.clear();
+        }
+        result
+    }
+
+    fn pop_empty_front(&mut self) {
+        if self.chunks.front().is_some_and(Bytes::is_empty) {
+            self.chunks.pop_front();
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "framing_tests.rs"]
+mod tests;
