@@ -197,9 +197,9 @@ pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcom
     let deadline = start + opts.timeout;
     let mut sock = TcpStream::connect_timeout(&opts.addr, opts.timeout)?;
     sock.set_nodelay(true)?;
-    let mut conn = Connection::new(config, Instant::now());
     let (tx, rx) = mpsc::channel();
-    conn.set_observer(Box::new(Printer { lines: tx }));
+    let mut conn =
+        Connection::with_observer(config, Box::new(Printer { lines: tx }), Instant::now());
 
     let mut fields: Vec<FieldRef<'_>> = vec![
         FieldRef::new(b":method", opts.method.as_bytes()),

@@ -292,3 +292,32 @@ fn observer_counts_every_frame() {
     // The two WINDOW_UPDATEs received change our send windows.
     assert_eq!(c.windows, 2, "window changes are reported");
 }
+
+struct Kinds(Arc<Mutex<Vec<(Direction, u8)>>>);
+
+impl Observer for Kinds {
+    fn frame(&mut self, dir: Direction, head: &Head, _frame: Option<&Frame>) {
+        self.0.lock().unwrap().push((dir, head.kind.0));
+    }
+}
+
+/// `Connection::with_observer` sees the preface SETTINGS and the connection
+/// WINDOW_UPDATE that `new` queues, which `set_observer` comes too late for.
+#[test]
+fn with_observer_sees_the_preface_frames() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let now = std::time::Instant::now();
+    let mut conn = tether_h2::Connection::with_observer(
+        tether_h2::Config::default(),
+        Box::new(Kinds(seen.clone())),
+        now,
+    );
+    let mut out = bytes::BytesMut::new();
+    conn.poll_transmit(&mut out);
+    assert!(out.starts_with(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+    // The default 1 MiB connection window needs a WINDOW_UPDATE after SETTINGS.
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(Direction::Sent, 0x4), (Direction::Sent, 0x8)]
+    );
+}

@@ -35,17 +35,21 @@ impl Connection {
             ack: false,
             params: settings::initial_settings(&self.config),
         };
+        let at = self.out.len();
         ours.encode(&mut self.out);
+        self.observe_out(at);
         self.unacked_settings.push_back(true);
         self.timers
             .set_after(Timer::SettingsAck, now, self.config.settings_timeout);
         if conn_window > DEFAULT_WINDOW_SIZE {
             let inc = conn_window - DEFAULT_WINDOW_SIZE;
+            let at = self.out.len();
             WindowUpdate {
                 stream_id: StreamId::ZERO,
                 increment: inc,
             }
             .encode(&mut self.out);
+            self.observe_out(at);
             self.conn_recv.grow(conn_window);
         }
         self.preface_len = self.out.len();

@@ -169,6 +169,17 @@ impl Connection {
     /// [`Connection::poll_transmit`] at once, with a WINDOW_UPDATE raising
     /// the connection window to `config.initial_connection_window`.
     pub fn new(config: Config, now: Instant) -> Connection {
+        Connection::build(config, None, now)
+    }
+
+    /// A new connection with an observer installed from the start, so that it
+    /// also sees the preface SETTINGS and the first WINDOW_UPDATE
+    /// ([`Connection::set_observer`] comes too late for those).
+    pub fn with_observer(config: Config, observer: Box<dyn Observer>, now: Instant) -> Connection {
+        Connection::build(config, Some(observer), now)
+    }
+
+    fn build(config: Config, observer: Option<Box<dyn Observer>>, now: Instant) -> Connection {
         let limits = DecoderLimits {
             max_frame_size: settings::our_max_frame_size(&config),
             max_continuation_frames: config.limits.max_continuation_frames,
@@ -216,7 +227,7 @@ impl Connection {
             hpack_buf: BytesMut::new(),
             events: VecDeque::new(),
             timers: TimerTable::default(),
-            observer: None,
+            observer,
             local_resets: 0,
             empty_data: 0,
             ignored: 0,
@@ -356,8 +367,9 @@ impl Connection {
     }
 
     /// Installs an observer that sees every frame (sent frames when they are
-    /// queued; the preface and first SETTINGS are queued before any observer
-    /// can be installed), window change and ping RTT.
+    /// queued), window change and ping RTT from now on. The preface SETTINGS
+    /// were queued by [`Connection::new`]; to see them too, use
+    /// [`Connection::with_observer`].
     pub fn set_observer(&mut self, observer: Box<dyn Observer>) {
         self.observer = Some(observer);
     }

@@ -315,7 +315,7 @@ impl Connection {
         Ok(())
     }
 
-    fn observe_out(&mut self, at: usize) {
+    pub(super) fn observe_out(&mut self, at: usize) {
         if self.observer.is_some() {
             let out = std::mem::take(&mut self.out);
             self.observe_sent(&out, at);
