@@ -30,6 +30,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 if [ "$fuzz_seconds" != 0 ]; then
     step "fuzz smoke run: ${fuzz_seconds}s per target"
     for target in $(cd fuzz && cargo +nightly fuzz list); do
+        echo "--- fuzz target $target"
         scratch=$(mktemp -d)
         (cd fuzz && cargo +nightly fuzz run "$target" "$scratch" "corpus/$target" -- \
             -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 -print_final_stats=1 2>&1 | tail -n 4)
