@@ -111,6 +111,9 @@ pub struct UnaryRig {
     calls: u64,
     request: Bytes,
     response_message: Vec<u8>,
+    /// Response header and trailer blocks: (first call, warm table).
+    headers: (Vec<u8>, Vec<u8>),
+    trailers: (Vec<u8>, Vec<u8>),
 }
 
 impl UnaryRig {
@@ -144,6 +147,14 @@ impl UnaryRig {
             calls: 0,
             request: Bytes::from(req),
             response_message: resp,
+            // After one full exchange the server's table holds, newest first:
+            // 62 grpc-message, 63 grpc-status, 64 grpc-encoding,
+            // 65 grpc-accept-encoding, 66 content-type.
+            headers: (
+                response_header_blocks().0,
+                vec![0x88, 0x80 | 66, 0x80 | 65, 0x80 | 64],
+            ),
+            trailers: trailer_blocks(),
         }
     }
 
@@ -161,16 +172,18 @@ impl UnaryRig {
         self.out.clear();
         self.conn.poll_transmit(&mut self.out);
 
-        let (hfirst, _) = response_header_blocks();
-        let (tfirst, twarm) = trailer_blocks();
-        // After one full exchange the server's table holds, newest first:
-        // 62 grpc-message, 63 grpc-status, 64 grpc-encoding,
-        // 65 grpc-accept-encoding, 66 content-type.
-        let hwarm = [0x88, 0x80 | 66, 0x80 | 65, 0x80 | 64];
         let warm = self.calls > 0;
         self.inbox.clear();
         let stream = self.next_id;
-        let hb: &[u8] = if warm { &hwarm } else { &hfirst };
+        // A real server returns the connection window it received as request
+        // DATA (the stream window dies with the stream).
+        let credit = (self.request.len() as u32).to_be_bytes();
+        put_frame(&mut self.inbox, FrameType::WINDOW_UPDATE, 0, 0, &credit);
+        let hb: &[u8] = if warm {
+            &self.headers.1
+        } else {
+            &self.headers.0
+        };
         put_frame(
             &mut self.inbox,
             FrameType::HEADERS,
@@ -185,7 +198,11 @@ impl UnaryRig {
             stream,
             &self.response_message,
         );
-        let tb = if warm { &twarm } else { &tfirst };
+        let tb: &[u8] = if warm {
+            &self.trailers.1
+        } else {
+            &self.trailers.0
+        };
         put_frame(
             &mut self.inbox,
             FrameType::HEADERS,
