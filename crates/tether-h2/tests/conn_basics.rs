@@ -8,8 +8,8 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::wire::{self, *};
-use support::{f, ok_trailers, response_head, test_config, Peer, Sent};
-use tether_h2::conn::{CloseReason, Direction, Event, Observer, ResponseHead};
+use support::{f, ok_trailers, request, response_head, test_config, Peer, Sent};
+use tether_h2::conn::{CallError, CloseReason, Direction, Event, Observer, ResponseHead};
 use tether_h2::frame::{Frame, Head};
 use tether_h2::{ErrorCode, StreamId};
 
@@ -320,4 +320,34 @@ fn with_observer_sees_the_preface_frames() {
         *seen.lock().unwrap(),
         vec![(Direction::Sent, 0x4), (Direction::Sent, 0x8)]
     );
+}
+
+/// RFC 9113 §5.1.1: "Stream identifiers cannot be reused. ... A client that
+/// is unable to establish a new stream identifier can establish a new
+/// connection". The last odd id, 2^31 - 1, is usable; the next open fails
+/// locally with `StreamIdsExhausted` and nothing is sent.
+#[test]
+fn stream_ids_exhausted_after_the_last_odd_id() {
+    let mut p = Peer::established();
+    p.client.set_next_stream_id_for_test((1 << 31) - 3);
+    let a = p.open(true);
+    let b = p.open(true);
+    assert_eq!((a.value(), b.value()), ((1 << 31) - 3, (1 << 31) - 1));
+    p.take_sent();
+    assert_eq!(
+        p.try_open(&request("/test.Svc/Call"), true),
+        Err(CallError::StreamIdsExhausted)
+    );
+    assert_eq!(
+        p.take_sent(),
+        vec![],
+        "nothing is sent for the refused stream"
+    );
+    // The streams already opened still complete.
+    p.send_headers(
+        b.value(),
+        &[f(":status", "200"), f("grpc-status", "0")],
+        true,
+    );
+    p.assert_no_error();
 }

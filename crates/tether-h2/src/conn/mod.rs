@@ -374,6 +374,17 @@ impl Connection {
         self.observer = Some(observer);
     }
 
+    /// Test hook, not part of the stable API: makes `id` the next client
+    /// stream id, so that stream-id exhaustion (RFC 9113 §5.1.1) can be
+    /// exercised without opening 2^30 streams. Ignored unless `id` is odd and
+    /// not below the next id already due (ids never go backwards).
+    #[doc(hidden)]
+    pub fn set_next_stream_id_for_test(&mut self, id: u32) {
+        if id % 2 == 1 && id >= self.next_id {
+            self.next_id = id;
+        }
+    }
+
     /// The latest measured round-trip time, if any PING was acknowledged.
     pub fn rtt(&self) -> Option<Duration> {
         self.rtt
