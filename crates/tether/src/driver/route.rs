@@ -155,6 +155,16 @@ impl Driver {
                 return;
             }
         }
+        if let Event::StreamReset {
+            remote: false,
+            error: None,
+            ..
+        } = &event
+        {
+            // The connection failed (keepalive, EOF): `Event::Closed` follows
+            // with the reason, which names the failure better (from_close).
+            return;
+        }
         st.committed = true;
         st.unreleased += data_len;
         st.recv.handle_event(event, now);
