@@ -1,0 +1,105 @@
+//! Heap allocations of one unary call on the client (driver included),
+//! counted by a global allocator on the client's thread only; the scripted
+//! server runs on another thread.
+#![allow(unsafe_code)]
+
+mod channel_support;
+
+use bytes::Bytes;
+use channel_support::*;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tether::{BytesCodec, Channel, Request};
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+static BYTES: AtomicUsize = AtomicUsize::new(0);
+
+fn counting() -> bool {
+    COUNTING.try_with(|c| c.get()).unwrap_or(false)
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if counting() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if counting() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(new_size, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn unary_call_allocations() {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let (l, target) = listen().await;
+            addr_tx.send(target).unwrap();
+            let mut s = accept(&l).await;
+            for _ in 0..3 {
+                let (id, _, _) = s.request().await;
+                s.unary_ok(id, b"pong").await;
+            }
+            s.next().await;
+        });
+    });
+    let target = addr_rx.recv().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let channel = Channel::builder(&target).unwrap().build();
+        let call = || {
+            channel.unary(
+                "/a.B/C",
+                Request::new(Bytes::from_static(b"ping")),
+                BytesCodec,
+            )
+        };
+        // Warm up: connection, HPACK tables, buffers.
+        within(5, call()).await.unwrap();
+        within(5, call()).await.unwrap();
+        ALLOCS.store(0, Ordering::Relaxed);
+        BYTES.store(0, Ordering::Relaxed);
+        COUNTING.with(|c| c.set(true));
+        let resp = within(5, call()).await.unwrap();
+        COUNTING.with(|c| c.set(false));
+        assert_eq!(resp.message(), &Bytes::from_static(b"pong"));
+        let (n, bytes) = (
+            ALLOCS.load(Ordering::Relaxed),
+            BYTES.load(Ordering::Relaxed),
+        );
+        eprintln!("one unary call: {n} allocations, {bytes} bytes");
+        // Targets: <= 12 allocations and <= 2 KB; this bound guards regressions.
+        assert!(n <= 20, "{n} allocations");
+        assert!(bytes <= 4 * 1024, "{bytes} bytes");
+    });
+    // Dropping the runtime closes the connection: the server sees EOF.
+    drop(rt);
+    server.join().unwrap();
+}
