@@ -14,8 +14,12 @@ use std::fmt::Write as _;
 /// |---|---|---|
 /// | `rpc M(A) returns (B)` | `impl IntoRequest<A>` | `Response<B>` |
 /// | `rpc M(A) returns (stream B)` | `impl IntoRequest<A>` | `Response<Streaming<B>>` |
-/// | `rpc M(stream A) returns (B)` | `impl IntoRequest<S>`, `S: Stream<Item = A>` | `Response<B>` |
-/// | `rpc M(stream A) returns (stream B)` | `impl IntoRequest<S>`, `S: Stream<Item = A>` | `Response<Streaming<B>>` |
+/// | `rpc M(stream A) returns (B)` | `Request<S>`, `S: Stream<Item = A>` | `Response<B>` |
+/// | `rpc M(stream A) returns (stream B)` | `Request<S>`, `S: Stream<Item = A>` | `Response<Streaming<B>>` |
+///
+/// Streaming requests are a `Request<S>` rather than `impl IntoRequest<S>`:
+/// with `S` generic, a `Request<S>` argument would match both `IntoRequest`
+/// impls (`T` and `Request<T>`), so the call would not infer `S`.
 ///
 /// The proto comments of the service and of each method become their docs.
 /// Use it directly with your own [`prost_build::Config`] through
@@ -129,7 +133,8 @@ impl ClientGenerator {
         if method.client_streaming {
             buf.push_str(
                 "///\n/// The request stream's messages are sent as it yields them; \
-                 its end half-closes the call.\n",
+                 its end half-closes the call. Wrap a plain stream with \
+                 `Request::new(stream)`.\n",
             );
         }
         if method.server_streaming {
@@ -148,7 +153,7 @@ impl ClientGenerator {
                 buf,
                 "pub async fn {name}<RequestStream>(\n\
                  &self,\n\
-                 request: impl {t}::IntoRequest<RequestStream>,\n\
+                 request: {t}::Request<RequestStream>,\n\
                  ) -> ::core::result::Result<{ret}, {t}::Status>\n\
                  where\n\
                  RequestStream: {stream}<Item = {input}> + ::core::marker::Send + 'static,\n\
@@ -164,12 +169,19 @@ impl ClientGenerator {
                  ) -> ::core::result::Result<{ret}, {t}::Status> {{\n"
             );
         }
+        // A streaming request is already a Request: calling into_request on
+        // it would not infer (both IntoRequest impls match).
+        let request = if method.client_streaming {
+            "request"
+        } else {
+            "request.into_request()"
+        };
         let _ = write!(
             buf,
             "self.channel\n\
              .{call}(\n\
              \"{path}\",\n\
-             request.into_request(),\n\
+             {request},\n\
              {t}::ProstCodec::<{input}, {output}>::default(),\n\
              )\n\
              .await\n\
@@ -280,6 +292,10 @@ mod tests {
         assert!(src.contains(".streaming(\n\"/Svc/C\""), "{src}");
         assert!(src.contains("crate::t::Response<crate::t::Streaming<super::Out>>"));
         assert!(src.contains("RequestStream: S<Item = In> + ::core::marker::Send + 'static"));
+        assert!(
+            src.contains("request: crate::t::Request<RequestStream>,"),
+            "{src}"
+        );
         assert!(src.contains("Client of the `Svc` service"));
     }
 

@@ -72,10 +72,10 @@ impl EchoClient {
     ///
     /// `/tether.demo.Echo/Tell`: a client-streaming call.
     ///
-    /// The request stream's messages are sent as it yields them; its end half-closes the call.
+    /// The request stream's messages are sent as it yields them; its end half-closes the call. Wrap a plain stream with `Request::new(stream)`.
     pub async fn tell<RequestStream>(
         &self,
-        request: impl ::tether::IntoRequest<RequestStream>,
+        request: ::tether::Request<RequestStream>,
     ) -> ::core::result::Result<::tether::Response<Pong>, ::tether::Status>
     where
         RequestStream: ::futures_core::Stream<Item = Ping> + ::core::marker::Send
@@ -84,7 +84,7 @@ impl EchoClient {
         self.channel
             .client_streaming(
                 "/tether.demo.Echo/Tell",
-                request.into_request(),
+                request,
                 ::tether::ProstCodec::<Ping, Pong>::default(),
             )
             .await
@@ -93,12 +93,12 @@ impl EchoClient {
     ///
     /// `/tether.demo.Echo/Chat`: a bidirectional streaming call.
     ///
-    /// The request stream's messages are sent as it yields them; its end half-closes the call.
+    /// The request stream's messages are sent as it yields them; its end half-closes the call. Wrap a plain stream with `Request::new(stream)`.
     ///
     /// Dropping the response stream before its end cancels the call.
     pub async fn chat<RequestStream>(
         &self,
-        request: impl ::tether::IntoRequest<RequestStream>,
+        request: ::tether::Request<RequestStream>,
     ) -> ::core::result::Result<
         ::tether::Response<::tether::Streaming<Pong>>,
         ::tether::Status,
@@ -110,7 +110,7 @@ impl EchoClient {
         self.channel
             .streaming(
                 "/tether.demo.Echo/Chat",
-                request.into_request(),
+                request,
                 ::tether::ProstCodec::<Ping, Pong>::default(),
             )
             .await
