@@ -1,7 +1,30 @@
 //! `tether`: a gRPC client for Rust, written from the bytes up.
 //!
-//! This crate is the gRPC layer on top of the sans-I/O HTTP/2 core
-//! [`tether_h2`]. Everything here is pure (no I/O, no clock, no threads):
+//! [`Channel`] is the entry point: a lazy, cheap-to-clone connection to a
+//! target (`http://`, `https://` with TLS and ALPN `h2`, `unix:`), driven by
+//! one tokio task per connection, with the four call types (unary, server
+//! streaming, client streaming, bidirectional).
+//!
+//! ```no_run
+//! use bytes::Bytes;
+//! use std::time::Duration;
+//! use tether::{BytesCodec, Channel, Request};
+//!
+//! # async fn run() -> Result<(), tether::Status> {
+//! let channel = Channel::builder("http://127.0.0.1:50051")?
+//!     .keepalive(Duration::from_secs(30), Duration::from_secs(10), false)
+//!     .build();
+//! // grpc.health.v1.HealthCheckRequest { service: "" } is empty on the wire.
+//! let request = Request::new(Bytes::new()).with_timeout(Duration::from_secs(2));
+//! let response = channel
+//!     .unary("/grpc.health.v1.Health/Check", request, BytesCodec)
+//!     .await?;
+//! assert_eq!(&response.message()[..], b"\x08\x01"); // status: SERVING
+//! # Ok(()) }
+//! ```
+//!
+//! Under it lies the gRPC layer on top of the sans-I/O HTTP/2 core
+//! [`tether_h2`], all pure (no I/O, no clock, no threads):
 //!
 //! - [`Status`] and [`Code`]: how a call ends, with the specification's
 //!   mappings from HTTP statuses, RST_STREAM codes and connection failures;
@@ -13,19 +36,26 @@
 //!   core's stream events into headers, messages and a final status;
 //! - [`backoff`] (low level): connection backoff per the gRPC specification.
 //!
-//! The async driver, `Channel` and the generated clients build on these.
+//! - [`transport`]: the target URI and [`TlsConfig`].
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod backoff;
 mod base64;
+pub mod channel;
+pub mod client;
 pub mod codec;
 pub mod connectivity;
+mod driver;
 pub mod grpc;
 pub mod metadata;
 pub mod status;
+pub mod transport;
 
+pub use channel::{Channel, ChannelBuilder};
+pub use client::{IntoRequest, Request, Response, Streaming};
 pub use codec::{BytesCodec, Codec, ProstCodec};
 pub use connectivity::ConnectivityState;
 pub use metadata::{Metadata, MetadataError, MetadataValue};
 pub use status::{Code, Status};
+pub use transport::TlsConfig;

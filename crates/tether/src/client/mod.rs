@@ -1,0 +1,11 @@
+//! Calls: requests, responses and response streams, and the machinery that
+//! runs one call attempt on a connection.
+
+pub(crate) mod call;
+mod request;
+mod response;
+mod streaming;
+
+pub use request::{IntoRequest, Request};
+pub use response::Response;
+pub use streaming::Streaming;

@@ -1,0 +1,48 @@
+//! A response: headers metadata, the message (or message stream), trailers.
+
+use crate::metadata::Metadata;
+
+/// A response message (or a [`crate::Streaming`] of them) with the response
+/// headers' metadata and, when known, the trailers' metadata.
+#[derive(Debug)]
+pub struct Response<T> {
+    metadata: Metadata,
+    message: T,
+    trailers: Option<Metadata>,
+}
+
+impl<T> Response<T> {
+    pub(crate) fn new(metadata: Metadata, message: T, trailers: Option<Metadata>) -> Self {
+        Response {
+            metadata,
+            message,
+            trailers,
+        }
+    }
+
+    /// The response headers' custom metadata (initial metadata).
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The message.
+    pub fn message(&self) -> &T {
+        &self.message
+    }
+
+    /// The message, dropping the metadata.
+    pub fn into_message(self) -> T {
+        self.message
+    }
+
+    /// The trailers' custom metadata: set for unary and client-streaming
+    /// calls (for streaming responses see [`crate::Streaming::trailers`]).
+    pub fn trailers(&self) -> Option<&Metadata> {
+        self.trailers.as_ref()
+    }
+
+    /// Headers metadata, message, trailers metadata.
+    pub fn into_parts(self) -> (Metadata, T, Option<Metadata>) {
+        (self.metadata, self.message, self.trailers)
+    }
+}

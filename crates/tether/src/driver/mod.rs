@@ -1,0 +1,233 @@
+//! The connection driver: one tokio task per connection owns the socket and
+//! the sans-I/O [`Connection`]. It only moves bytes, fires timers and routes
+//! stream events to calls (through their [`Slot`]s).
+//!
+//! Each wake-up: take the clock and fire due timers (before waiting on the
+//! timer future), drain `poll_transmit` into one write buffer and
+//! `poll_event` into the calls, then wait for the socket, a command or the
+//! next deadline. All frames produced in one wake-up go out in one write.
+
+mod route;
+pub(crate) mod slot;
+
+use crate::transport::Io;
+use bytes::{Buf, BytesMut};
+use slot::Slot;
+use std::collections::HashMap;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::{Arc, Weak};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+use tether_h2::{Connection, StreamId};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::sync::mpsc;
+
+/// The size of the driver's read buffer.
+const READ_BUF: usize = 8 * 1024;
+/// A write buffer larger than this is freed once empty (after a burst).
+const WRITE_BUF_KEEP: usize = 64 * 1024;
+
+/// The current time on tokio's clock (which tests may pause).
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// What calls ask of the driver.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Open a stream for this attempt.
+    Open(Arc<Slot>),
+    /// The attempt's send queue has new messages.
+    Pump(Arc<Slot>),
+    /// The call consumed messages: credit the windows.
+    Release(Arc<Slot>),
+    /// The call ended on our side (deadline, drop): RST_STREAM CANCEL.
+    Reset(Arc<Slot>),
+}
+
+/// What a driver tells the channel that owns it.
+pub(crate) trait Owner: Send + Sync {
+    /// The server's first SETTINGS arrived.
+    fn connected(&self, conn: u64);
+    /// The server sent GOAWAY: open no new streams here.
+    fn going_away(&self, conn: u64, too_many_pings: bool);
+    /// The connection ended; `graceful` when by GOAWAY NO_ERROR or locally.
+    fn closed(&self, conn: u64, graceful: bool);
+}
+
+/// A cheap handle on a running connection.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnHandle {
+    id: u64,
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+impl ConnHandle {
+    /// The connection's number within its channel.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Sends a command; false when the driver has exited.
+    pub(crate) fn send(&self, cmd: Command) -> bool {
+        self.tx.send(cmd).is_ok()
+    }
+}
+
+/// Starts the driver task for a connected transport.
+pub(crate) fn spawn(
+    io: Io,
+    config: tether_h2::Config,
+    owner: Weak<dyn Owner>,
+    id: u64,
+) -> ConnHandle {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let driver = Driver {
+        conn: Connection::new(config, now()),
+        io,
+        rx,
+        rx_closed: false,
+        calls: HashMap::new(),
+        owner,
+        id,
+        wbuf: BytesMut::new(),
+        rbuf: vec![0; READ_BUF].into_boxed_slice(),
+        finished: false,
+    };
+    tokio::spawn(driver.run());
+    ConnHandle { id, tx }
+}
+
+enum Wake {
+    Read(usize),
+    ReadFailed,
+    Wrote(usize),
+    WriteFailed,
+    Command(Option<Command>),
+    Timer,
+}
+
+pub(crate) struct Driver {
+    conn: Connection,
+    io: Io,
+    rx: mpsc::UnboundedReceiver<Command>,
+    rx_closed: bool,
+    calls: HashMap<StreamId, Arc<Slot>>,
+    owner: Weak<dyn Owner>,
+    id: u64,
+    wbuf: BytesMut,
+    rbuf: Box<[u8]>,
+    /// `Event::Closed` was seen: flush and exit.
+    finished: bool,
+}
+
+impl Driver {
+    async fn run(mut self) {
+        let mut sleep = Box::pin(tokio::time::sleep(Duration::from_secs(3600)));
+        loop {
+            let now = now();
+            // Compare against the clock before polling the timer future.
+            if self.conn.poll_timeout().is_some_and(|t| t <= now) {
+                self.conn.handle_timeout(now);
+            }
+            self.progress(now);
+            if self.finished {
+                break;
+            }
+            if self.rx_closed && self.calls.is_empty() {
+                // Nobody can use this connection any more.
+                self.conn.close(tether_h2::ErrorCode::NO_ERROR, now);
+                self.progress(now);
+                break;
+            }
+            if self.wbuf.is_empty() && self.wbuf.capacity() > WRITE_BUF_KEEP {
+                self.wbuf = BytesMut::new();
+            }
+            let deadline = self.conn.poll_timeout();
+            if let Some(d) = deadline {
+                sleep.as_mut().reset(tokio::time::Instant::from_std(d));
+            }
+            let wake = {
+                let Driver {
+                    io,
+                    rx,
+                    rx_closed,
+                    wbuf,
+                    rbuf,
+                    ..
+                } = &mut self;
+                poll_fn(|cx| {
+                    if !*rx_closed {
+                        if let Poll::Ready(cmd) = rx.poll_recv(cx) {
+                            return Poll::Ready(Wake::Command(cmd));
+                        }
+                    }
+                    if !wbuf.is_empty() {
+                        match Pin::new(&mut *io).poll_write(cx, wbuf) {
+                            Poll::Ready(Ok(n)) if n > 0 => return Poll::Ready(Wake::Wrote(n)),
+                            Poll::Ready(_) => return Poll::Ready(Wake::WriteFailed),
+                            Poll::Pending => {}
+                        }
+                    }
+                    let mut buf = ReadBuf::new(rbuf);
+                    match Pin::new(&mut *io).poll_read(cx, &mut buf) {
+                        Poll::Ready(Ok(())) => return Poll::Ready(Wake::Read(buf.filled().len())),
+                        Poll::Ready(Err(_)) => return Poll::Ready(Wake::ReadFailed),
+                        Poll::Pending => {}
+                    }
+                    if deadline.is_some() && sleep.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(Wake::Timer);
+                    }
+                    Poll::Pending
+                })
+                .await
+            };
+            let now = self::now();
+            match wake {
+                Wake::Read(0) | Wake::ReadFailed => self.conn.handle_eof(now),
+                Wake::Read(n) => self.conn.handle_read(&self.rbuf[..n], now),
+                Wake::Wrote(n) => self.wbuf.advance(n),
+                Wake::WriteFailed => {
+                    self.wbuf.clear();
+                    self.conn.handle_eof(now);
+                }
+                Wake::Command(None) => self.rx_closed = true,
+                Wake::Command(Some(cmd)) => {
+                    self.command(cmd, now);
+                    // Take every queued command in this wake-up.
+                    while let Ok(cmd) = self.rx.try_recv() {
+                        self.command(cmd, now);
+                    }
+                }
+                Wake::Timer => {}
+            }
+        }
+        // Best effort: send what is left (a GOAWAY) before closing.
+        if !self.wbuf.is_empty() {
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), self.io.write_all(&self.wbuf)).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.io.shutdown()).await;
+    }
+
+    /// Drains the core's output: frames into the write buffer, events to
+    /// the calls, until both are empty.
+    fn progress(&mut self, now: Instant) {
+        loop {
+            while self.conn.poll_transmit(&mut self.wbuf) > 0 {}
+            let mut any = false;
+            while let Some(event) = self.conn.poll_event() {
+                any = true;
+                self.event(event, now);
+            }
+            if !any {
+                break;
+            }
+        }
+    }
+
+    fn owner(&self) -> Option<Arc<dyn Owner>> {
+        self.owner.upgrade()
+    }
+}

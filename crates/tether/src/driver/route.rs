@@ -1,0 +1,240 @@
+//! The driver's commands from calls and the routing of core events to them.
+
+use super::slot::{Slot, SlotState, RECV_BACKLOG, SEND_BACKLOG};
+use super::{Command, Driver};
+use crate::grpc::RecvEvent;
+use crate::status::Status;
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Instant;
+use tether_h2::conn::CallError;
+use tether_h2::{CloseReason, Connection, ErrorCode, Event, StreamId};
+
+impl Driver {
+    pub(super) fn command(&mut self, cmd: Command, now: Instant) {
+        match cmd {
+            Command::Open(slot) => self.open(slot, now),
+            Command::Pump(slot) => {
+                let mut st = slot.lock();
+                if let Some(id) = st.id.filter(|id| self.calls.contains_key(id)) {
+                    pump(&mut self.conn, id, &mut st);
+                }
+            }
+            Command::Release(slot) => {
+                let mut st = slot.lock();
+                st.release_asked = false;
+                if let Some(id) = st.id {
+                    self.conn
+                        .release_capacity(id, std::mem::take(&mut st.unreleased));
+                }
+            }
+            Command::Reset(slot) => {
+                let mut st = slot.lock();
+                if let Some(id) = st.id {
+                    if self.calls.remove(&id).is_some() {
+                        let _ = self.conn.reset(id, ErrorCode::CANCEL);
+                        st.reset_sent = true;
+                    }
+                    self.conn
+                        .release_capacity(id, std::mem::take(&mut st.unreleased));
+                }
+                st.done = true;
+                st.send_queue.clear();
+            }
+        }
+    }
+
+    fn open(&mut self, slot: Arc<Slot>, now: Instant) {
+        let mut st = slot.lock();
+        if st.done {
+            return; // cancelled before it was opened
+        }
+        let fields = slot.head.fields();
+        match self.conn.open_stream(&fields, false, now) {
+            Ok(id) => {
+                st.id = Some(id);
+                if let Some(body) = &slot.body {
+                    st.send_bytes += body.len();
+                    st.send_queue.push_back(body.clone());
+                    st.send_end = true;
+                }
+                pump(&mut self.conn, id, &mut st);
+                drop(st);
+                self.calls.insert(id, slot);
+            }
+            Err(CallError::Closed | CallError::StreamIdsExhausted) => {
+                // Nothing was sent: another connection may take it.
+                st.retry = true;
+                st.wake();
+            }
+            Err(e) => {
+                let status = match e {
+                    CallError::HeaderListTooLarge { size, limit } => Status::resource_exhausted(
+                        format!("request metadata too large ({size} > {limit} bytes)"),
+                    ),
+                    other => Status::internal(format!("failed to open a stream: {other:?}")),
+                };
+                finish_locally(&mut st, status);
+            }
+        }
+    }
+
+    pub(super) fn event(&mut self, event: Event, now: Instant) {
+        let stream_id = match &event {
+            Event::Headers { stream_id, .. }
+            | Event::Data { stream_id, .. }
+            | Event::Trailers { stream_id, .. }
+            | Event::StreamReset { stream_id, .. } => *stream_id,
+            Event::SendReady(id) => {
+                if let Some(slot) = self.calls.get(id) {
+                    pump(&mut self.conn, *id, &mut slot.lock());
+                }
+                return;
+            }
+            Event::Connected(_) => {
+                if let Some(owner) = self.owner() {
+                    owner.connected(self.id);
+                }
+                return;
+            }
+            Event::GoAway(info) => {
+                if let Some(owner) = self.owner() {
+                    owner.going_away(self.id, info.too_many_pings);
+                }
+                for id in &info.unprocessed {
+                    if let Some(slot) = self.calls.remove(id) {
+                        let mut st = slot.lock();
+                        unprocessed(&mut st, "the server did not process the call (GOAWAY)");
+                    }
+                }
+                return;
+            }
+            Event::Closed(reason) => {
+                for (_, slot) in self.calls.drain() {
+                    let mut st = slot.lock();
+                    st.recv.handle_connection_closed(reason);
+                    st.collect();
+                    st.done = true;
+                    st.send_queue.clear();
+                    st.wake_sender();
+                    st.wake();
+                }
+                let graceful = match &reason {
+                    CloseReason::GoAway(info) => info.code == ErrorCode::NO_ERROR,
+                    CloseReason::Local => true,
+                    _ => false,
+                };
+                if let Some(owner) = self.owner() {
+                    owner.closed(self.id, graceful);
+                }
+                self.finished = true;
+                return;
+            }
+            _ => return,
+        };
+        let data_len = match &event {
+            Event::Data { data, .. } => data.len(),
+            _ => 0,
+        };
+        let Some(slot) = self.calls.get(&stream_id) else {
+            // A stream the call gave up: credit its bytes back at once.
+            self.conn.release_capacity(stream_id, data_len);
+            return;
+        };
+        let slot = slot.clone();
+        let mut st = slot.lock();
+        if let Event::StreamReset {
+            code: ErrorCode::REFUSED_STREAM,
+            remote: true,
+            ..
+        } = &event
+        {
+            if !st.committed {
+                self.calls.remove(&stream_id);
+                unprocessed(&mut st, "the server refused the stream (REFUSED_STREAM)");
+                return;
+            }
+        }
+        if let Event::StreamReset {
+            remote: false,
+            error: None,
+            ..
+        } = &event
+        {
+            // The connection failed (keepalive, EOF): `Event::Closed` follows
+            // with the reason, which names the failure better (from_close).
+            return;
+        }
+        st.committed = true;
+        st.unreleased += data_len;
+        st.recv.handle_event(event, now);
+        st.collect();
+        if let Some(code) = st.recv.reset_code() {
+            if !st.reset_sent {
+                st.reset_sent = true;
+                let _ = self.conn.reset(stream_id, code);
+            }
+        }
+        if st.recv.is_finished() {
+            self.calls.remove(&stream_id);
+            st.done = true;
+            st.send_queue.clear();
+            st.wake_sender();
+            self.conn
+                .release_capacity(stream_id, std::mem::take(&mut st.unreleased));
+        } else if st.queued_bytes <= RECV_BACKLOG && st.unreleased > 0 {
+            self.conn
+                .release_capacity(stream_id, std::mem::take(&mut st.unreleased));
+        }
+        st.wake();
+    }
+}
+
+/// The attempt was never processed: the call retries it elsewhere.
+fn unprocessed(st: &mut SlotState, _why: &str) {
+    st.retry = true;
+    st.done = true;
+    st.send_queue.clear();
+    st.wake_sender();
+    st.wake();
+}
+
+/// Ends the call with `status` without a stream.
+fn finish_locally(st: &mut SlotState, status: Status) {
+    st.queue.push_back(RecvEvent::Status(status));
+    st.done = true;
+    st.send_queue.clear();
+    st.wake_sender();
+    st.wake();
+}
+
+/// Moves queued request messages into the core's send buffer, then
+/// END_STREAM once the request stream has ended.
+fn pump(conn: &mut Connection, id: StreamId, st: &mut SlotState) {
+    while let Some(front) = st.send_queue.front() {
+        let last = st.send_queue.len() == 1 && st.send_end;
+        match conn.send_data(id, front.clone(), last) {
+            Ok(()) => {
+                if let Some(b) = st.send_queue.pop_front() {
+                    st.send_bytes -= b.len();
+                }
+                st.end_sent |= last;
+            }
+            Err(CallError::SendBufferFull(_)) => break,
+            Err(_) => {
+                // The stream's sending side is over (the server ended it).
+                st.send_queue.clear();
+                st.send_bytes = 0;
+                st.end_sent = true;
+                break;
+            }
+        }
+    }
+    if st.send_queue.is_empty() && st.send_end && !st.end_sent {
+        st.end_sent = true;
+        let _ = conn.send_data(id, Bytes::new(), true);
+    }
+    if st.send_bytes < SEND_BACKLOG {
+        st.wake_sender();
+    }
+}
