@@ -13,9 +13,9 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "install peers"
 if [ "$fuzz_seconds" != 0 ]; then
-    bash scripts/install-peers.sh --with-fuzz
+    bash scripts/install-peers.sh --with-go --with-fuzz
 else
-    bash scripts/install-peers.sh
+    bash scripts/install-peers.sh --with-go
 fi
 
 step "cargo fmt --check"
