@@ -65,6 +65,15 @@ fn lit_indexed_new(dst: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     dst.extend_from_slice(value);
 }
 
+/// 64 KiB of text typical of header values (paths, user agents, dates,
+/// tokens), for the Huffman benches.
+pub fn huffman_text() -> Vec<u8> {
+    let sample: &[u8] = b"/grpc.testing.TestService/UnaryCall Mozilla/5.0 (X11; Linux x86_64) \
+        application/grpc+proto Sat, 21 Nov 2026 19:52:03 GMT text/html; charset=utf-8 \
+        eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0 max-age=31536000; includeSubDomains ";
+    sample.iter().copied().cycle().take(64 * 1024).collect()
+}
+
 /// Appends a frame header + payload, written by hand (not by the code under test).
 pub fn put_frame(dst: &mut BytesMut, kind: FrameType, fl: u8, stream: u32, payload: &[u8]) {
     let head = [

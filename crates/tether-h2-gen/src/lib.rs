@@ -12,7 +12,7 @@ use appendix_b::CODES;
 use std::fmt::Write as _;
 
 /// How many input bits one decoding-table lookup looks at.
-pub const LOOKUP_BITS: u32 = 12;
+pub const LOOKUP_BITS: u32 = 14;
 
 /// The longest code (EOS), in bits.
 const MAX_LEN: usize = 30;

@@ -89,6 +89,28 @@ fn dynamic_table_hits_allocate_nothing() {
 }
 
 #[test]
+fn borrowed_decode_allocates_nothing_even_for_huffman() {
+    let mut d = Decoder::new(4096);
+    // :path "a" Huffman, literal without indexing; and a static field.
+    let block = Bytes::from_static(&[0x04, 0x81, 0x1f, 0x88]);
+    let mut seen = Vec::with_capacity(2);
+    // The first block sizes the decoder's reusable Huffman buffers.
+    d.decode_with(&block, 16 * 1024, |_, _| {}).unwrap();
+    let before = ALLOCS.with(Cell::get);
+    for _ in 0..100 {
+        d.decode_with(&block, 16 * 1024, |n, v| {
+            if seen.len() < 2 {
+                seen.push((n.len(), v.len()));
+            }
+        })
+        .unwrap();
+    }
+    let after = ALLOCS.with(Cell::get);
+    assert_eq!(after - before, 0);
+    assert_eq!(seen, [(5, 1), (7, 3)]);
+}
+
+#[test]
 fn counter_sees_allocations() {
     // The counter works: a Huffman literal does allocate its decoded string.
     let mut d = Decoder::new(4096);

@@ -127,6 +127,45 @@ fn decode_every_implementation_story() {
     );
 }
 
+/// `decode_with` (borrowed fields) hands out exactly what `decode` (owned
+/// fields) does, with the same outcome and table, on every corpus story; and
+/// with a small list limit, both stop handing out fields at the same place.
+#[test]
+fn decode_with_matches_decode_on_every_story() {
+    let Some(root) = corpus_dir() else { return };
+    let mut n_cases = 0usize;
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        if !dir.is_dir() || dir.ends_with("raw-data") {
+            continue;
+        }
+        for (path, story) in stories(&dir) {
+            for limit in [usize::MAX, 200] {
+                let mut owned = Decoder::new(4096);
+                let mut borrowed = Decoder::new(4096);
+                for case in story["cases"].as_array().unwrap() {
+                    if let Some(size) = case.get("header_table_size").and_then(Value::as_u64) {
+                        owned.set_max_table_size(size as usize);
+                        borrowed.set_max_table_size(size as usize);
+                    }
+                    let wire = hex(case["wire"].as_str().unwrap());
+                    let (mut a, mut b) = (Vec::new(), Vec::new());
+                    let ra = owned.decode(&wire, limit, |f| a.push((f.name, f.value)));
+                    let rb = borrowed.decode_with(&wire, limit, |n, v| {
+                        b.push((Bytes::copy_from_slice(n), Bytes::copy_from_slice(v)))
+                    });
+                    let at = format!("{} seqno {} limit {limit}", path.display(), case["seqno"]);
+                    assert_eq!(ra, rb, "{at}");
+                    assert_eq!(a, b, "{at}");
+                    assert!(owned.table().iter().eq(borrowed.table().iter()), "{at}");
+                    n_cases += 1;
+                }
+            }
+        }
+    }
+    assert!(n_cases > 20_000, "{n_cases} cases");
+}
+
 #[test]
 fn reencode_raw_data_at_several_table_sizes() {
     let Some(root) = corpus_dir() else { return };

@@ -106,15 +106,72 @@ struct StrRef {
     end: usize,
 }
 
-/// What to do with a literal's strings.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Need {
-    /// Hand the field out: raw strings are sliced from the block.
-    Emit,
-    /// Insert into the dynamic table: strings get their own exact buffers.
-    Insert,
-    /// The field is dropped (list over its limit): only its size matters.
-    Measure,
+/// Where a decoded name or value lives, so that one decoding loop serves both
+/// the owned ([`Decoder::decode`]) and the borrowed ([`Decoder::decode_with`])
+/// API: only the sink decides whether a refcount or a copy is needed.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    /// The static table: free as `Bytes::from_static`.
+    Static(&'static [u8]),
+    /// A dynamic-table entry: a refcounted clone when owned.
+    Shared(&'a Bytes),
+    /// A raw literal, `block[start..end]`: a slice of the block when owned.
+    Block(usize, usize),
+    /// A Huffman literal decoded into scratch space: copied when owned.
+    Scratch(&'a [u8]),
+}
+
+impl Src<'_> {
+    #[inline]
+    fn bytes<'b>(self, block: &'b [u8]) -> &'b [u8]
+    where
+        Self: 'b,
+    {
+        match self {
+            Src::Static(s) => s,
+            Src::Shared(b) => b,
+            Src::Block(start, end) => block.get(start..end).unwrap_or_default(),
+            Src::Scratch(s) => s,
+        }
+    }
+
+    #[inline]
+    fn to_bytes(self, block: &Bytes) -> Bytes {
+        match self {
+            Src::Static(s) => Bytes::from_static(s),
+            Src::Shared(b) => b.clone(),
+            Src::Block(start, end) => block.slice(start..end),
+            Src::Scratch(s) => Bytes::copy_from_slice(s),
+        }
+    }
+}
+
+/// Receives the fields the decoding loop hands out.
+trait Sink {
+    fn emit(&mut self, block: &Bytes, name: Src<'_>, value: Src<'_>);
+}
+
+/// [`Decoder::decode`]'s sink: owned [`HeaderField`]s.
+struct Owned<F>(F);
+
+impl<F: FnMut(HeaderField)> Sink for Owned<F> {
+    #[inline]
+    fn emit(&mut self, block: &Bytes, name: Src<'_>, value: Src<'_>) {
+        (self.0)(HeaderField {
+            name: name.to_bytes(block),
+            value: value.to_bytes(block),
+        });
+    }
+}
+
+/// [`Decoder::decode_with`]'s sink: borrowed slices, no refcount traffic.
+struct Borrowed<F>(F);
+
+impl<F: FnMut(&[u8], &[u8])> Sink for Borrowed<F> {
+    #[inline]
+    fn emit(&mut self, block: &Bytes, name: Src<'_>, value: Src<'_>) {
+        (self.0)(name.bytes(block), value.bytes(block));
+    }
 }
 
 /// An HPACK decoder.
@@ -126,8 +183,10 @@ pub struct Decoder {
     /// Set when the limit went below the table's maximum: the next block must
     /// open with a size update (§4.2).
     update_required: bool,
-    /// Reused buffer for Huffman strings, so dropped fields cost no allocation.
-    scratch: BytesMut,
+    /// Reused buffers for Huffman names and values, so dropped and borrowed
+    /// fields cost no allocation.
+    scratch_name: BytesMut,
+    scratch_value: BytesMut,
 }
 
 impl Decoder {
@@ -142,7 +201,8 @@ impl Decoder {
             table: DynamicTable::new(max_table_size.min(INITIAL_TABLE_SIZE)),
             max_table_size,
             update_required: false,
-            scratch: BytesMut::new(),
+            scratch_name: BytesMut::new(),
+            scratch_value: BytesMut::new(),
         }
     }
 
@@ -169,187 +229,250 @@ impl Decoder {
 
     /// Decodes one whole field block, calling `f` for each field while the
     /// header list size stays within `max_list_size`.
+    ///
+    /// Fields are owned: static-table strings are `Bytes::from_static`, raw
+    /// literals slices of `block`, dynamic-table strings refcounted clones,
+    /// Huffman strings fresh copies. When the caller only looks at the fields,
+    /// [`Decoder::decode_with`] avoids the refcounting.
     pub fn decode<F: FnMut(HeaderField)>(
         &mut self,
         block: &Bytes,
         max_list_size: usize,
-        mut f: F,
+        f: F,
     ) -> Result<DecodeOutcome, DecodeError> {
-        let mut pos = 0usize;
-        let mut at_start = true;
-        let mut out = DecodeOutcome::default();
-        while let Some(&first) = block.get(pos) {
-            if first & 0xe0 == 0x20 {
-                // RFC 7541 §4.2: a size update MUST occur at the beginning of
-                // the first header block following the change.
-                if !at_start {
-                    return Err(DecodeError::SizeUpdateNotAtStart);
-                }
-                let size = read_int(block, &mut pos, 5)?;
-                // RFC 7541 §6.3: the new maximum size MUST be lower than or
-                // equal to the limit; a larger value MUST be a decoding error.
-                if size > self.max_table_size as u64 {
-                    return Err(DecodeError::SizeUpdateTooLarge(size));
-                }
-                self.table.set_max_size(size as usize);
-                self.update_required = false;
-                continue;
-            }
-            if at_start && self.update_required {
-                return Err(DecodeError::SizeUpdateMissing);
-            }
-            at_start = false;
-            let over = out.over_limit;
-            if first & 0x80 != 0 {
-                // §6.1 Indexed Header Field Representation.
-                let index = read_int(block, &mut pos, 7)?;
-                if over {
-                    // HPACK bomb guard: no clone, just the size.
-                    let size = self.entry_size(index)?;
-                    out.list_size = out.list_size.saturating_add(size);
-                    continue;
-                }
-                let field = self.entry(index)?;
-                account(&mut out, field.size(), max_list_size);
-                if !out.over_limit {
-                    f(field);
-                }
-                continue;
-            }
-            // §6.2.1 incremental indexing (01, 6-bit index); §6.2.2 without
-            // indexing (0000) and §6.2.3 never indexed (0001), 4-bit index.
-            let (prefix, insert) = if first & 0x40 != 0 {
-                (6, true)
-            } else {
-                (4, false)
-            };
-            let name_index = read_int(block, &mut pos, prefix)?;
-            let name_ref = if name_index == 0 {
-                Some(read_string_ref(block, &mut pos)?)
-            } else {
-                None
-            };
-            let value_ref = read_string_ref(block, &mut pos)?;
-            let need = match (insert, over) {
-                (true, _) => Need::Insert,
-                (false, false) => Need::Emit,
-                (false, true) => Need::Measure,
-            };
-            let (name, name_len) = match name_ref {
-                Some(r) => self.string(block, r, need)?,
-                None => {
-                    let field = self.entry(name_index)?;
-                    let len = field.name.len();
-                    (field.name, len)
-                }
-            };
-            let (value, value_len) = self.string(block, value_ref, need)?;
-            let size = name_len
-                .saturating_add(value_len)
-                .saturating_add(table::ENTRY_OVERHEAD);
-            let field = HeaderField { name, value };
-            if insert {
-                self.table.insert(field.clone());
-            }
-            if over {
-                out.list_size = out.list_size.saturating_add(size);
-                continue;
-            }
-            account(&mut out, size, max_list_size);
-            if !out.over_limit {
-                f(field);
-            }
-        }
-        if at_start && self.update_required {
-            return Err(DecodeError::SizeUpdateMissing);
-        }
-        Ok(out)
+        self.run(block, max_list_size, &mut Owned(f))
     }
 
-    /// The field at HPACK `index` (§2.3.3), as zero-copy `Bytes`.
-    fn entry(&self, index: u64) -> Result<HeaderField, DecodeError> {
-        let i = self.position(index)?;
-        if i < STATIC_LEN {
-            table::static_field(i + 1).ok_or(DecodeError::IndexOutOfRange(index))
-        } else {
-            self.table
-                .get(i - STATIC_LEN)
-                .cloned()
-                .ok_or(DecodeError::IndexOutOfRange(index))
-        }
-    }
-
-    /// The §4.1 size of the field at `index`, without cloning it.
-    fn entry_size(&self, index: u64) -> Result<usize, DecodeError> {
-        let i = self.position(index)?;
-        match table::STATIC_TABLE.get(i) {
-            Some((n, v)) => Ok(n.len() + v.len() + table::ENTRY_OVERHEAD),
-            None => self
-                .table
-                .get(i - STATIC_LEN)
-                .map(HeaderField::size)
-                .ok_or(DecodeError::IndexOutOfRange(index)),
-        }
-    }
-
-    /// `index - 1` after the §6.1 and §2.3.3 checks.
-    fn position(&self, index: u64) -> Result<usize, DecodeError> {
-        // RFC 7541 §6.1: the index value of 0 is not used. It MUST be treated
-        // as a decoding error if found in an indexed header field representation.
-        if index == 0 {
-            return Err(DecodeError::ZeroIndex);
-        }
-        // RFC 7541 §2.3.3: indices strictly greater than the sum of the lengths
-        // of both tables MUST be treated as a decoding error.
-        let total = (STATIC_LEN + self.table.len()) as u64;
-        if index > total {
-            return Err(DecodeError::IndexOutOfRange(index));
-        }
-        Ok(index as usize - 1)
-    }
-
-    /// Materializes a string as `need` says; returns it and its decoded length.
-    fn string(
+    /// Like [`Decoder::decode`], but hands each field out as borrowed
+    /// `(name, value)` slices, valid only during the call: no refcount, no
+    /// copy, no allocation for any field (Huffman strings are decoded into
+    /// buffers the decoder reuses).
+    pub fn decode_with<F: FnMut(&[u8], &[u8])>(
         &mut self,
         block: &Bytes,
-        r: StrRef,
-        need: Need,
-    ) -> Result<(Bytes, usize), DecodeError> {
-        let raw = block.get(r.start..r.end).ok_or(DecodeError::Truncated)?;
-        if !r.huffman {
-            return Ok(match need {
-                Need::Emit => (block.slice(r.start..r.end), raw.len()),
-                Need::Insert => (Bytes::copy_from_slice(raw), raw.len()),
-                Need::Measure => (Bytes::new(), raw.len()),
-            });
+        max_list_size: usize,
+        f: F,
+    ) -> Result<DecodeOutcome, DecodeError> {
+        self.run(block, max_list_size, &mut Borrowed(f))
+    }
+
+    /// The decoding loop shared by both APIs.
+    #[inline(always)]
+    fn run<S: Sink>(
+        &mut self,
+        block: &Bytes,
+        max_list_size: usize,
+        sink: &mut S,
+    ) -> Result<DecodeOutcome, DecodeError> {
+        let buf: &[u8] = block;
+        let mut pos = 0usize;
+        if self.update_required || buf.first().is_some_and(|&b| b & 0xe0 == 0x20) {
+            pos = self.size_updates(buf)?;
         }
-        self.scratch.clear();
-        huffman::decode(raw, &mut self.scratch)?;
-        let len = self.scratch.len();
-        Ok(match need {
-            Need::Measure => (Bytes::new(), len),
-            Need::Emit | Need::Insert => (Bytes::copy_from_slice(&self.scratch), len),
+        // The running §4.1 list size, in a register rather than in a
+        // `DecodeOutcome` behind a pointer. It only grows: once past
+        // `max_list_size` every later field is measured, not handed out.
+        let mut list_size = 0usize;
+        while let Some(&first) = buf.get(pos) {
+            if first & 0x80 != 0 {
+                // §6.1 Indexed Header Field Representation; 1-byte fast path.
+                let index = if first != 0xff {
+                    pos += 1;
+                    u64::from(first & 0x7f)
+                } else {
+                    read_int(buf, &mut pos, 7)?
+                };
+                let i = index.wrapping_sub(1) as usize;
+                if let Some(&(name, value)) = table::STATIC_TABLE.get(i) {
+                    let size = name.len() + value.len() + table::ENTRY_OVERHEAD;
+                    list_size = list_size.saturating_add(size);
+                    if list_size <= max_list_size {
+                        sink.emit(block, Src::Static(name), Src::Static(value));
+                    }
+                } else {
+                    // RFC 7541 §6.1: the index value of 0 is not used. It MUST
+                    // be treated as a decoding error if found in an indexed
+                    // header field representation.
+                    if index == 0 {
+                        return Err(DecodeError::ZeroIndex);
+                    }
+                    // RFC 7541 §2.3.3: indices strictly greater than the sum of
+                    // the lengths of both tables MUST be treated as a decoding
+                    // error.
+                    let e = self
+                        .table
+                        .get(i.wrapping_sub(STATIC_LEN))
+                        .ok_or(DecodeError::IndexOutOfRange(index))?;
+                    list_size = list_size.saturating_add(e.size());
+                    if list_size <= max_list_size {
+                        sink.emit(block, Src::Shared(&e.name), Src::Shared(&e.value));
+                    }
+                }
+            } else if first & 0xe0 == 0x20 {
+                // RFC 7541 §4.2: a size update MUST occur at the beginning of
+                // the block.
+                return Err(DecodeError::SizeUpdateNotAtStart);
+            } else {
+                // The room left for a field to be handed out.
+                let room = (list_size <= max_list_size).then(|| max_list_size - list_size);
+                let (next, size) = self.literal(block, pos, first, room, sink)?;
+                pos = next;
+                list_size = list_size.saturating_add(size);
+            }
+        }
+        Ok(DecodeOutcome {
+            list_size,
+            over_limit: list_size > max_list_size,
         })
     }
-}
 
-/// Adds `size` to the running list size and flags passing `max`.
-fn account(out: &mut DecodeOutcome, size: usize, max: usize) {
-    out.list_size = out.list_size.saturating_add(size);
-    if out.list_size > max {
-        out.over_limit = true;
+    /// Applies the size updates (§6.3) that open a block; returns where the
+    /// first field representation starts.
+    #[inline(never)]
+    fn size_updates(&mut self, buf: &[u8]) -> Result<usize, DecodeError> {
+        let mut pos = 0;
+        // RFC 7541 §4.2: a size update MUST occur at the beginning of the
+        // first header block following the change; several may.
+        while let Some(&first) = buf.get(pos) {
+            if first & 0xe0 != 0x20 {
+                break;
+            }
+            let size = read_int(buf, &mut pos, 5)?;
+            // RFC 7541 §6.3: the new maximum size MUST be lower than or
+            // equal to the limit; a larger value MUST be a decoding error.
+            if size > self.max_table_size as u64 {
+                return Err(DecodeError::SizeUpdateTooLarge(size));
+            }
+            self.table.set_max_size(size as usize);
+            self.update_required = false;
+        }
+        if self.update_required {
+            return Err(DecodeError::SizeUpdateMissing);
+        }
+        Ok(pos)
+    }
+
+    /// Decodes one literal representation (§6.2) starting at `*pos`. Kept
+    /// out of line: warm blocks are mostly indexed fields, and the indexed
+    /// loop stays small without it.
+    #[inline(never)]
+    fn literal<S: Sink>(
+        &mut self,
+        block: &Bytes,
+        mut pos: usize,
+        first: u8,
+        room: Option<usize>,
+        sink: &mut S,
+    ) -> Result<(usize, usize), DecodeError> {
+        let pos = &mut pos;
+        let buf: &[u8] = block;
+        // §6.2.1 incremental indexing (01, 6-bit index); §6.2.2 without
+        // indexing (0000) and §6.2.3 never indexed (0001), 4-bit index.
+        let (prefix, insert) = if first & 0x40 != 0 {
+            (6, true)
+        } else {
+            (4, false)
+        };
+        let name_index = read_int(buf, pos, prefix)?;
+        let name_ref = if name_index == 0 {
+            Some(read_string_ref(buf, pos)?)
+        } else {
+            None
+        };
+        let value_ref = read_string_ref(buf, pos)?;
+        // The name: a literal (decoded into scratch if Huffman), or an index.
+        // `name_entry` is the position of an indexed name: `Ok` static,
+        // `Err` dynamic.
+        let mut name_entry = Ok(0usize);
+        match name_ref {
+            Some(r) if r.huffman => {
+                self.scratch_name.clear();
+                let raw = buf.get(r.start..r.end).ok_or(DecodeError::Truncated)?;
+                huffman::decode(raw, &mut self.scratch_name)?;
+            }
+            Some(_) => {}
+            None => {
+                let i = (name_index - 1) as usize;
+                name_entry = if i < STATIC_LEN {
+                    Ok(i)
+                } else if i - STATIC_LEN < self.table.len() {
+                    Err(i - STATIC_LEN)
+                } else {
+                    // RFC 7541 §2.3.3: indices strictly greater than the sum of
+                    // the lengths of both tables MUST be treated as an error.
+                    return Err(DecodeError::IndexOutOfRange(name_index));
+                };
+            }
+        }
+        if value_ref.huffman {
+            self.scratch_value.clear();
+            let raw = buf
+                .get(value_ref.start..value_ref.end)
+                .ok_or(DecodeError::Truncated)?;
+            huffman::decode(raw, &mut self.scratch_value)?;
+        }
+        let name = match name_ref {
+            Some(r) if r.huffman => Src::Scratch(&self.scratch_name),
+            Some(r) => Src::Block(r.start, r.end),
+            None => match name_entry {
+                Ok(i) => match table::STATIC_TABLE.get(i) {
+                    Some(e) => Src::Static(e.0),
+                    None => return Err(DecodeError::IndexOutOfRange(name_index)),
+                },
+                Err(d) => match self.table.get(d) {
+                    Some(e) => Src::Shared(&e.name),
+                    None => return Err(DecodeError::IndexOutOfRange(name_index)),
+                },
+            },
+        };
+        let value = if value_ref.huffman {
+            Src::Scratch(&self.scratch_value)
+        } else {
+            Src::Block(value_ref.start, value_ref.end)
+        };
+        let size = name.bytes(buf).len() + value.bytes(buf).len() + table::ENTRY_OVERHEAD;
+        // Past the limit the field is only measured, never handed out.
+        let emit = room.is_some_and(|room| size <= room);
+        if insert {
+            // Table entries get buffers of their exact size: they must not
+            // pin whole blocks.
+            let own = |s: Src<'_>| match s {
+                Src::Static(s) => Bytes::from_static(s),
+                Src::Shared(b) => b.clone(),
+                other => Bytes::copy_from_slice(other.bytes(buf)),
+            };
+            let field = HeaderField {
+                name: own(name),
+                value: own(value),
+            };
+            if emit {
+                sink.emit(block, Src::Shared(&field.name), Src::Shared(&field.value));
+            }
+            self.table.insert(field);
+        } else if emit {
+            sink.emit(block, name, value);
+        }
+        Ok((*pos, size))
     }
 }
 
-/// Reads an integer with an N-bit prefix (RFC 7541 §5.1) at `*pos`.
+/// Reads an integer with an N-bit prefix (RFC 7541 §5.1) at `*pos`. The
+/// one-octet case is inlined; longer integers take [`read_int_rest`].
+#[inline]
 fn read_int(block: &[u8], pos: &mut usize, prefix_bits: u8) -> Result<u64, DecodeError> {
     let mask = ((1u16 << prefix_bits) - 1) as u8;
     let first = *block.get(*pos).ok_or(DecodeError::Truncated)?;
     *pos += 1;
-    let mut value = u64::from(first & mask);
-    if value < u64::from(mask) {
-        return Ok(value);
+    let value = first & mask;
+    if value < mask {
+        return Ok(u64::from(value));
     }
+    read_int_rest(block, pos, u64::from(mask))
+}
+
+/// The continuation octets of an integer whose prefix was all ones (`value`).
+#[inline(never)]
+fn read_int_rest(block: &[u8], pos: &mut usize, mut value: u64) -> Result<u64, DecodeError> {
     let mut shift = 0u32;
     for _ in 0..MAX_INT_CONTINUATIONS {
         let b = *block.get(*pos).ok_or(DecodeError::Truncated)?;
@@ -373,6 +496,7 @@ fn read_int(block: &[u8], pos: &mut usize, prefix_bits: u8) -> Result<u64, Decod
 
 /// Reads a string literal's header (§5.2) and checks its length against the
 /// rest of the block before anything is allocated.
+#[inline]
 fn read_string_ref(block: &[u8], pos: &mut usize) -> Result<StrRef, DecodeError> {
     let first = *block.get(*pos).ok_or(DecodeError::Truncated)?;
     let huffman = first & 0x80 != 0;

@@ -1,6 +1,6 @@
 //! Huffman coding of string literals (RFC 7541 §5.2, Appendix B).
 //!
-//! Decoding looks up the next `LOOKUP_BITS` (12) bits of a 64-bit bit buffer in a
+//! Decoding looks up the next `LOOKUP_BITS` (14) bits of a 64-bit bit buffer in a
 //! generated table that yields every whole symbol in the window at once; codes longer
 //! than the window fall back to a canonical-code search. The last bits of the
 //! input go through a bit-exact one-symbol path that also judges the padding.
@@ -53,20 +53,36 @@ pub fn encoded_len(src: &[u8]) -> usize {
     bits.div_ceil(8)
 }
 
+/// Input octets encoded into one stack buffer before it is appended to the
+/// output: 64 codes of at most 30 bits fill at most 240 octets.
+const ENCODE_CHUNK: usize = 64;
+
 /// Appends the Huffman coding of `src` to `dst`.
 pub fn encode(src: &[u8], dst: &mut BytesMut) {
-    dst.reserve(encoded_len(src));
+    // Header text codes to ~3/4 of its length: reserving the plain length
+    // avoids a pass computing the exact one (appending grows if needed).
+    dst.reserve(src.len());
     let mut acc: u64 = 0;
     let mut nbits: u32 = 0;
-    for &b in src {
-        let (code, len) = ENCODE[usize::from(b)];
-        // nbits < 32 here and len <= 30, so the accumulator never overflows.
-        acc = (acc << len) | u64::from(code);
-        nbits += u32::from(len);
-        if nbits >= 32 {
-            nbits -= 32;
-            dst.put_u32((acc >> nbits) as u32);
+    // Codes collect in a 64-bit accumulator, flushed 32 bits at a time into a
+    // stack buffer: one `BytesMut` append per 64 input octets, not per word.
+    let mut buf = [0u8; ENCODE_CHUNK * 4];
+    for chunk in src.chunks(ENCODE_CHUNK) {
+        let mut n = 0usize;
+        for &b in chunk {
+            let (code, len) = ENCODE[usize::from(b)];
+            // nbits < 32 here and len <= 30, so the accumulator never overflows.
+            acc = (acc << len) | u64::from(code);
+            nbits += u32::from(len);
+            if nbits >= 32 {
+                nbits -= 32;
+                if let Some(slot) = buf.get_mut(n..n + 4) {
+                    slot.copy_from_slice(&((acc >> nbits) as u32).to_be_bytes());
+                }
+                n += 4;
+            }
         }
+        dst.extend_from_slice(buf.get(..n).unwrap_or_default());
     }
     // RFC 7541 §5.2: the string is padded to an octet boundary with the most
     // significant bits of the EOS code (all ones).
@@ -80,12 +96,17 @@ pub fn encode(src: &[u8], dst: &mut BytesMut) {
     }
 }
 
+/// Output octets the fast path may write per round (4 lookups of up to 3
+/// symbols, stored as one 16-octet word).
+const ROUND_OUT: usize = 16;
+
 /// Appends the decoding of `src` to `dst`.
 pub fn decode(src: &[u8], dst: &mut BytesMut) -> Result<(), HuffmanError> {
     // Every code is at least 5 bits: at most len*8/5 symbols; the fast path
-    // writes 4 bytes at a time, hence the slack.
+    // stores 16 octets a round, hence the slack. One resize, no per-octet
+    // capacity checks.
     let start = dst.len();
-    let max_out = src.len() / 5 * 8 + 8 + 4;
+    let max_out = src.len() * 8 / 5 + ROUND_OUT;
     dst.resize(start + max_out, 0);
     let result = decode_into(src, &mut dst[start..]);
     match result {
@@ -110,43 +131,48 @@ fn decode_into(src: &[u8], out: &mut [u8]) -> Result<usize, HuffmanError> {
     let mut o = 0usize;
 
     // Fast path: while 8 whole input bytes remain, refill to >= 56 bits, then
-    // do as many window lookups as 56 bits are sure to cover.
+    // do as many window lookups as 56 bits are sure to cover, gathering their
+    // symbols in a 128-bit word stored with one bounds check per round.
     // A code longer than the window needs 30 buffered bits and ends the round.
-    while let Some(chunk) = src.get(pos..pos + 8) {
+    while let (Some(chunk), Some(dst)) = (src.get(pos..pos + 8), out.get_mut(o..o + ROUND_OUT)) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         acc |= u64::from_be_bytes(word) >> nbits;
         let take = (63 - nbits) >> 3;
         pos += take as usize;
         nbits += take * 8;
+        let mut syms: u128 = 0;
+        let mut out_bits = 0u32;
+        let mut long = false;
         for _ in 0..LOOKUPS_PER_REFILL {
             let entry = DECODE[(acc >> (64 - LOOKUP_BITS)) as usize];
-            let count = ((entry >> 5) & 3) as usize;
+            let count = (entry >> 5) & 3;
             if count == 0 {
-                if nbits < MAX_CODE_LEN {
-                    break;
-                }
-                let (sym, len) = decode_long((acc >> 34) as u32);
-                if sym == EOS {
-                    // RFC 7541 §5.2: a Huffman-encoded string literal containing
-                    // the EOS symbol MUST be treated as a decoding error.
-                    return Err(HuffmanError::Eos);
-                }
-                if let Some(slot) = out.get_mut(o) {
-                    *slot = sym as u8;
-                }
-                o += 1;
-                acc <<= len;
-                nbits -= len;
+                long = true;
                 break;
             }
-            if let Some(slot) = out.get_mut(o..o + 4) {
-                slot.copy_from_slice(&(entry >> 8).to_le_bytes());
-            }
-            o += count;
+            // Octets past `count` in the entry are zero: OR-ing is safe.
+            syms |= u128::from(entry >> 8) << out_bits;
+            out_bits += count * 8;
             let used = entry & 0x1f;
             acc <<= used;
             nbits -= used;
+        }
+        dst.copy_from_slice(&syms.to_le_bytes());
+        o += (out_bits / 8) as usize;
+        if long && nbits >= MAX_CODE_LEN {
+            let (sym, len) = decode_long((acc >> 34) as u32);
+            if sym == EOS {
+                // RFC 7541 §5.2: a Huffman-encoded string literal containing
+                // the EOS symbol MUST be treated as a decoding error.
+                return Err(HuffmanError::Eos);
+            }
+            if let Some(slot) = out.get_mut(o) {
+                *slot = sym as u8;
+            }
+            o += 1;
+            acc <<= len;
+            nbits -= len;
         }
     }
 
