@@ -53,9 +53,12 @@ pub mod status;
 pub mod transport;
 
 pub use channel::{Channel, ChannelBuilder};
-pub use client::{IntoRequest, Request, Response, Streaming};
+pub use client::{IntoRequest, IntoStreamingRequest, Request, Response, Streaming};
 pub use codec::{BytesCodec, Codec, ProstCodec};
 pub use connectivity::ConnectivityState;
+/// The `Stream` trait request streams implement, re-exported so generated
+/// code and callers need no `futures-core` dependency of their own.
+pub use futures_core;
 pub use metadata::{Metadata, MetadataError, MetadataValue};
 pub use status::{Code, Status};
 pub use transport::TlsConfig;
