@@ -14,12 +14,15 @@ use std::fmt::Write as _;
 /// |---|---|---|
 /// | `rpc M(A) returns (B)` | `impl IntoRequest<A>` | `Response<B>` |
 /// | `rpc M(A) returns (stream B)` | `impl IntoRequest<A>` | `Response<Streaming<B>>` |
-/// | `rpc M(stream A) returns (B)` | `Request<S>`, `S: Stream<Item = A>` | `Response<B>` |
-/// | `rpc M(stream A) returns (stream B)` | `Request<S>`, `S: Stream<Item = A>` | `Response<Streaming<B>>` |
+/// | `rpc M(stream A) returns (B)` | `impl IntoStreamingRequest<Message = A>` | `Response<B>` |
+/// | `rpc M(stream A) returns (stream B)` | `impl IntoStreamingRequest<Message = A>` | `Response<Streaming<B>>` |
 ///
-/// Streaming requests are a `Request<S>` rather than `impl IntoRequest<S>`:
-/// with `S` generic, a `Request<S>` argument would match both `IntoRequest`
-/// impls (`T` and `Request<T>`), so the call would not infer `S`.
+/// `tether::IntoStreamingRequest` is implemented for any
+/// `Stream<Item = A> + Send + 'static` and for a `Request` around one, so
+/// callers pass a bare stream, or a `Request` when they want metadata or a
+/// deadline. Generated code names only the `tether` crate (the `Stream`
+/// trait is `tether::futures_core::Stream`): the crate that includes it
+/// needs no other dependency than `tether` and `prost`.
 ///
 /// The proto comments of the service and of each method become their docs.
 /// Use it directly with your own [`prost_build::Config`] through
@@ -28,14 +31,15 @@ use std::fmt::Write as _;
 #[derive(Clone, Debug)]
 pub struct ClientGenerator {
     crate_path: String,
-    stream_trait: String,
+    /// `None`: `{crate_path}::futures_core::Stream`.
+    stream_trait: Option<String>,
 }
 
 impl Default for ClientGenerator {
     fn default() -> Self {
         ClientGenerator {
             crate_path: "::tether".to_owned(),
-            stream_trait: "::futures_core::Stream".to_owned(),
+            stream_trait: None,
         }
     }
 }
@@ -44,9 +48,8 @@ impl Default for ClientGenerator {
 const RESERVED_METHODS: &[&str] = &["new", "channel", "into_channel"];
 
 impl ClientGenerator {
-    /// A generator with the default paths (`::tether` and
-    /// `::futures_core::Stream`: crates with client-streaming methods depend
-    /// on `futures-core`, as they need it to build request streams anyway).
+    /// A generator with the default paths: `::tether`, and
+    /// `::tether::futures_core::Stream` for the `Stream` trait.
     pub fn new() -> Self {
         Self::default()
     }
@@ -58,11 +61,20 @@ impl ClientGenerator {
         self
     }
 
-    /// The path of the `Stream` trait that request streams must implement
-    /// (default `::futures_core::Stream`).
+    /// The path of the `Stream` trait named in the docs of streaming
+    /// methods (default `{crate_path}::futures_core::Stream`). The bound
+    /// itself is `tether::IntoStreamingRequest`, whose streams implement
+    /// `futures_core::Stream` (the same trait `futures::Stream` re-exports).
     pub fn stream_trait(mut self, path: &str) -> Self {
-        self.stream_trait = path.to_owned();
+        self.stream_trait = Some(path.to_owned());
         self
+    }
+
+    fn stream_trait_path(&self) -> String {
+        match &self.stream_trait {
+            Some(p) => p.clone(),
+            None => format!("{}::futures_core::Stream", self.crate_path),
+        }
     }
 
     /// The Rust source of the client for `service` (what
@@ -131,10 +143,12 @@ impl ClientGenerator {
         }
         let _ = writeln!(buf, "/// `{path}`: {shape}.");
         if method.client_streaming {
-            buf.push_str(
-                "///\n/// The request stream's messages are sent as it yields them; \
-                 its end half-closes the call. Wrap a plain stream with \
-                 `Request::new(stream)`.\n",
+            let _ = writeln!(
+                buf,
+                "///\n/// `request`: any `{stream}<Item = {input}> + Send + 'static`, \
+                 or a `{t}::Request` around one (for metadata and a deadline). \
+                 Its messages are sent as it yields them; its end half-closes the call.",
+                stream = self.stream_trait_path(),
             );
         }
         if method.server_streaming {
@@ -151,14 +165,10 @@ impl ClientGenerator {
         if method.client_streaming {
             let _ = write!(
                 buf,
-                "pub async fn {name}<RequestStream>(\n\
+                "pub async fn {name}(\n\
                  &self,\n\
-                 request: {t}::Request<RequestStream>,\n\
-                 ) -> ::core::result::Result<{ret}, {t}::Status>\n\
-                 where\n\
-                 RequestStream: {stream}<Item = {input}> + ::core::marker::Send + 'static,\n\
-                 {{\n",
-                stream = self.stream_trait,
+                 request: impl {t}::IntoStreamingRequest<Message = {input}>,\n\
+                 ) -> ::core::result::Result<{ret}, {t}::Status> {{\n"
             );
         } else {
             let _ = write!(
@@ -169,10 +179,8 @@ impl ClientGenerator {
                  ) -> ::core::result::Result<{ret}, {t}::Status> {{\n"
             );
         }
-        // A streaming request is already a Request: calling into_request on
-        // it would not infer (both IntoRequest impls match).
         let request = if method.client_streaming {
-            "request"
+            "request.into_streaming_request()"
         } else {
             "request.into_request()"
         };
@@ -291,12 +299,28 @@ mod tests {
         assert!(src.contains(".client_streaming(\n\"/Svc/B\""), "{src}");
         assert!(src.contains(".streaming(\n\"/Svc/C\""), "{src}");
         assert!(src.contains("crate::t::Response<crate::t::Streaming<super::Out>>"));
-        assert!(src.contains("RequestStream: S<Item = In> + ::core::marker::Send + 'static"));
+        assert!(src.contains("any `S<Item = In> + Send + 'static`"), "{src}");
         assert!(
-            src.contains("request: crate::t::Request<RequestStream>,"),
+            src.contains("request: impl crate::t::IntoStreamingRequest<Message = In>,"),
             "{src}"
         );
+        assert!(src.contains("request.into_streaming_request(),"), "{src}");
         assert!(src.contains("Client of the `Svc` service"));
+    }
+
+    #[test]
+    fn stream_trait_defaults_under_the_crate_path() {
+        let src = ClientGenerator::new()
+            .crate_path("::t")
+            .client_source(&service("p", vec![method("up", "Up", true, false)]));
+        assert!(
+            src.contains("any `::t::futures_core::Stream<Item = In>"),
+            "{src}"
+        );
+        assert!(
+            !src.contains("::futures_core::Stream<Item = In> +\n"),
+            "{src}"
+        );
     }
 
     #[test]

@@ -22,8 +22,10 @@
 //! }
 //! ```
 //!
-//! The generated clients need the `tether` crate and, for client-streaming
-//! and bidirectional methods, `futures-core` (for the `Stream` trait).
+//! The generated code needs the `tether` and `prost` crates, nothing else:
+//! client-streaming and bidirectional methods take any
+//! `tether::futures_core::Stream` of request messages (or a
+//! `tether::Request` around one), through `tether::IntoStreamingRequest`.
 #![forbid(unsafe_code)]
 
 mod client;
@@ -90,8 +92,9 @@ impl Builder {
         self
     }
 
-    /// The path of the `Stream` trait request streams must implement
-    /// (default `::futures_core::Stream`).
+    /// The path of the `Stream` trait named in the docs of streaming
+    /// methods (default `{crate_path}::futures_core::Stream`; see
+    /// [`ClientGenerator::stream_trait`]).
     pub fn stream_trait(mut self, path: &str) -> Self {
         self.generator = self.generator.stream_trait(path);
         self

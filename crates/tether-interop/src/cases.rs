@@ -205,7 +205,7 @@ pub async fn client_streaming(client: &TestServiceClient) -> Result<(), String> 
         })
         .collect();
     let response = client
-        .streaming_input_call(Request::new(stream_of(requests)))
+        .streaming_input_call(stream_of(requests))
         .await
         .map_err(|s| call_failed("StreamingInputCall", &s))?;
     let got = response.message().aggregated_payload_size;
@@ -271,7 +271,7 @@ pub async fn ping_pong(client: &TestServiceClient) -> Result<(), String> {
         .await
         .map_err(|_| "FullDuplexCall: the request stream closed early".to_owned())?;
     let (_, mut stream, _) = client
-        .full_duplex_call(Request::new(requests))
+        .full_duplex_call(requests)
         .await
         .map_err(|s| call_failed("FullDuplexCall", &s))?
         .into_parts();
@@ -298,12 +298,7 @@ pub async fn ping_pong(client: &TestServiceClient) -> Result<(), String> {
 
 /// `empty_stream`: a full-duplex call with no message either way.
 pub async fn empty_stream(client: &TestServiceClient) -> Result<(), String> {
-    let outcome = streaming_outcome(
-        client
-            .full_duplex_call(Request::new(stream_of(Vec::new())))
-            .await,
-    )
-    .await;
+    let outcome = streaming_outcome(client.full_duplex_call(stream_of(Vec::new())).await).await;
     match outcome {
         Ok(0) => Ok(()),
         Ok(n) => Err(format!("FullDuplexCall: expected no response, got {n}")),
@@ -349,7 +344,7 @@ async fn channel_still_works(client: &TestServiceClient, after: &str) -> Result<
 pub async fn cancel_after_begin(client: &TestServiceClient) -> Result<(), String> {
     let (tx, requests) = request_stream::<StreamingInputCallRequest>(1);
     {
-        let call = client.streaming_input_call(Request::new(requests));
+        let call = client.streaming_input_call(requests);
         let mut call = std::pin::pin!(call);
         match tokio::time::timeout(Duration::from_millis(300), call.as_mut()).await {
             Err(_) => {} // still pending, as it must be: cancel it by dropping it
@@ -380,7 +375,7 @@ pub async fn cancel_after_first_response(client: &TestServiceClient) -> Result<(
     };
     let _ = tx.send(first).await;
     let (_, mut stream, _) = client
-        .full_duplex_call(Request::new(requests))
+        .full_duplex_call(requests)
         .await
         .map_err(|s| call_failed("FullDuplexCall", &s))?
         .into_parts();
@@ -503,12 +498,7 @@ async fn echo_status_case(
         response_status: status(),
         ..Default::default()
     };
-    let outcome = streaming_outcome(
-        client
-            .full_duplex_call(Request::new(stream_of(vec![request])))
-            .await,
-    )
-    .await;
+    let outcome = streaming_outcome(client.full_duplex_call(stream_of(vec![request])).await).await;
     expect_status(
         "FullDuplexCall",
         outcome.map(|n| format!("{n} responses")),

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 
-/// The receiving half of [`request_stream`], as a [`futures_core::Stream`]
+/// The receiving half of [`request_stream`], as a [`tether::futures_core::Stream`]
 /// a streaming call can send from: it yields what the sender sends and ends
 /// (half-closing the call) when every sender is dropped.
 #[derive(Debug)]
@@ -29,7 +29,7 @@ pub fn stream_of<T>(items: Vec<T>) -> RequestStream<T> {
     stream
 }
 
-impl<T> futures_core::Stream for RequestStream<T> {
+impl<T> tether::futures_core::Stream for RequestStream<T> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
@@ -43,7 +43,7 @@ mod tests {
     use std::future::poll_fn;
 
     async fn next<T>(s: &mut RequestStream<T>) -> Option<T> {
-        poll_fn(|cx| futures_core::Stream::poll_next(Pin::new(&mut *s), cx)).await
+        poll_fn(|cx| tether::futures_core::Stream::poll_next(Pin::new(&mut *s), cx)).await
     }
 
     #[tokio::test]

@@ -171,7 +171,8 @@ fn killed_server_restart_serves_wait_for_ready_call() {
 
 /// A C-core server enforcing a 1.5 s minimum ping interval answers a 1 s
 /// keepalive with GOAWAY too_many_pings; the channel doubles its interval
-/// (to 2 s), so a later call on a new connection is left alone.
+/// (to 2 s: `keepalive_time()` and a `KeepaliveDoubled` event say so), so a
+/// later call on a new connection is left alone.
 #[test]
 fn too_many_pings_doubles_keepalive() {
     if !Server::CCore.available() {
@@ -184,10 +185,18 @@ fn too_many_pings_doubles_keepalive() {
         &["--strict-pings", "--min-ping-interval-ms", "1500"],
     );
     runtime().block_on(async {
+        let doubled = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = doubled.clone();
         let channel = plaintext_channel(port)
             .keepalive(Duration::from_secs(1), Duration::from_secs(5), false)
             .backoff(fast_backoff())
+            .on_event(move |e| {
+                if let tether::ChannelEvent::KeepaliveDoubled { time } = e {
+                    seen.lock().unwrap().push(*time);
+                }
+            })
             .build();
+        assert_eq!(channel.keepalive_time(), Some(Duration::from_secs(1)));
         let client = TestServiceClient::new(channel.clone());
 
         // An idle call: the server sends no data, so every ping counts.
@@ -208,6 +217,12 @@ fn too_many_pings_doubles_keepalive() {
             ),
         }
         drop(tx);
+        assert_eq!(
+            channel.keepalive_time(),
+            Some(Duration::from_secs(2)),
+            "keepalive time after GOAWAY too_many_pings"
+        );
+        assert_eq!(*doubled.lock().unwrap(), [Duration::from_secs(2)]);
 
         // A new connection pings every 2 s (> 1.5 s): an idle call of 7 s
         // must survive and end OK when we half-close.

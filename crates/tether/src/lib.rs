@@ -3,7 +3,12 @@
 //! [`Channel`] is the entry point: a lazy, cheap-to-clone connection to a
 //! target (`http://`, `https://` with TLS and ALPN `h2`, `unix:`), driven by
 //! one tokio task per connection, with the four call types (unary, server
-//! streaming, client streaming, bidirectional).
+//! streaming, client streaming, bidirectional). Streaming calls take a bare
+//! message stream or a [`Request`] around one ([`IntoStreamingRequest`]).
+//! [`ChannelBuilder::on_event`] reports every [`ChannelEvent`] (state
+//! changes, connections, PING round-trip times, GOAWAYs, keepalive
+//! doubling); [`Channel::keepalive_time`] and [`Channel::rtt`] give the
+//! current values.
 //!
 //! ```no_run
 //! use bytes::Bytes;
@@ -52,10 +57,13 @@ pub mod metadata;
 pub mod status;
 pub mod transport;
 
-pub use channel::{Channel, ChannelBuilder};
-pub use client::{IntoRequest, Request, Response, Streaming};
+pub use channel::{Channel, ChannelBuilder, ChannelEvent};
+pub use client::{IntoRequest, IntoStreamingRequest, Request, Response, Streaming};
 pub use codec::{BytesCodec, Codec, ProstCodec};
 pub use connectivity::ConnectivityState;
+/// The `Stream` trait request streams implement, re-exported so generated
+/// code and callers need no `futures-core` dependency of their own.
+pub use futures_core;
 pub use metadata::{Metadata, MetadataError, MetadataValue};
 pub use status::{Code, Status};
 pub use transport::TlsConfig;

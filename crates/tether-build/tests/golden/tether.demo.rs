@@ -72,19 +72,15 @@ impl EchoClient {
     ///
     /// `/tether.demo.Echo/Tell`: a client-streaming call.
     ///
-    /// The request stream's messages are sent as it yields them; its end half-closes the call. Wrap a plain stream with `Request::new(stream)`.
-    pub async fn tell<RequestStream>(
+    /// `request`: any `::tether::futures_core::Stream<Item = Ping> + Send + 'static`, or a `::tether::Request` around one (for metadata and a deadline). Its messages are sent as it yields them; its end half-closes the call.
+    pub async fn tell(
         &self,
-        request: ::tether::Request<RequestStream>,
-    ) -> ::core::result::Result<::tether::Response<Pong>, ::tether::Status>
-    where
-        RequestStream: ::futures_core::Stream<Item = Ping> + ::core::marker::Send
-            + 'static,
-    {
+        request: impl ::tether::IntoStreamingRequest<Message = Ping>,
+    ) -> ::core::result::Result<::tether::Response<Pong>, ::tether::Status> {
         self.channel
             .client_streaming(
                 "/tether.demo.Echo/Tell",
-                request,
+                request.into_streaming_request(),
                 ::tether::ProstCodec::<Ping, Pong>::default(),
             )
             .await
@@ -93,24 +89,20 @@ impl EchoClient {
     ///
     /// `/tether.demo.Echo/Chat`: a bidirectional streaming call.
     ///
-    /// The request stream's messages are sent as it yields them; its end half-closes the call. Wrap a plain stream with `Request::new(stream)`.
+    /// `request`: any `::tether::futures_core::Stream<Item = Ping> + Send + 'static`, or a `::tether::Request` around one (for metadata and a deadline). Its messages are sent as it yields them; its end half-closes the call.
     ///
     /// Dropping the response stream before its end cancels the call.
-    pub async fn chat<RequestStream>(
+    pub async fn chat(
         &self,
-        request: ::tether::Request<RequestStream>,
+        request: impl ::tether::IntoStreamingRequest<Message = Ping>,
     ) -> ::core::result::Result<
         ::tether::Response<::tether::Streaming<Pong>>,
         ::tether::Status,
-    >
-    where
-        RequestStream: ::futures_core::Stream<Item = Ping> + ::core::marker::Send
-            + 'static,
-    {
+    > {
         self.channel
             .streaming(
                 "/tether.demo.Echo/Chat",
-                request,
+                request.into_streaming_request(),
                 ::tether::ProstCodec::<Ping, Pong>::default(),
             )
             .await

@@ -1,5 +1,6 @@
 //! Building a channel.
 
+use super::events::{ChannelEvent, Events, Hook};
 use super::subchannel::Inner;
 use super::Channel;
 use crate::backoff::BackoffConfig;
@@ -14,7 +15,6 @@ use std::time::Duration;
 use tether_h2::Keepalive;
 
 /// Options of a [`Channel`]; [`ChannelBuilder::build`] makes it (lazily).
-#[derive(Debug)]
 pub struct ChannelBuilder {
     target: Target,
     tls: Option<TlsConfig>,
@@ -26,6 +26,25 @@ pub struct ChannelBuilder {
     max_send: usize,
     http2: tether_h2::Config,
     authority: Option<String>,
+    hooks: Vec<Hook>,
+}
+
+impl std::fmt::Debug for ChannelBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelBuilder")
+            .field("target", &self.target)
+            .field("tls", &self.tls)
+            .field("keepalive", &self.keepalive)
+            .field("backoff", &self.backoff)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("user_agent", &self.user_agent)
+            .field("max_recv", &self.max_recv)
+            .field("max_send", &self.max_send)
+            .field("http2", &self.http2)
+            .field("authority", &self.authority)
+            .field("on_event", &self.hooks.len())
+            .finish()
+    }
 }
 
 impl ChannelBuilder {
@@ -41,6 +60,7 @@ impl ChannelBuilder {
             max_send: DEFAULT_MAX_SEND_MESSAGE_SIZE,
             http2: tether_h2::Config::default(),
             authority: None,
+            hooks: Vec::new(),
         })
     }
 
@@ -115,6 +135,26 @@ impl ChannelBuilder {
         self
     }
 
+    /// Calls `f` with every [`ChannelEvent`]: state changes, connections
+    /// made and closed, PING round-trip times, GOAWAYs, keepalive doubling.
+    /// Several callbacks may be set; each sees every event, in order.
+    ///
+    /// `f` runs on the task that saw the event (a connection's driver, a
+    /// caller, the connect loop), with no lock of the channel held: it may
+    /// call the channel, but should be quick (it delays that task).
+    ///
+    /// ```no_run
+    /// # fn f() -> Result<(), tether::Status> {
+    /// let channel = tether::Channel::builder("http://127.0.0.1:50051")?
+    ///     .on_event(|e| eprintln!("channel: {e}"))
+    ///     .build();
+    /// # Ok(()) }
+    /// ```
+    pub fn on_event(mut self, f: impl Fn(&ChannelEvent) + Send + Sync + 'static) -> Self {
+        self.hooks.push(std::sync::Arc::new(f));
+        self
+    }
+
     /// The channel, IDLE: nothing connects before the first call.
     pub fn build(self) -> Channel {
         let tls = match (&self.target, self.tls) {
@@ -160,6 +200,7 @@ impl ChannelBuilder {
             self.max_send,
             http2,
             backoff,
+            Events::new(self.hooks),
         );
         Channel {
             inner: Arc::new(inner),

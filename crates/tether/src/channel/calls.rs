@@ -2,7 +2,7 @@
 
 use super::Channel;
 use crate::client::call::{pump_requests, ActiveCall, CallOptions};
-use crate::client::{Request, Response, Streaming};
+use crate::client::{IntoStreamingRequest, Request, Response, Streaming};
 use crate::codec::Codec;
 use crate::grpc::{encode_message, Cardinality, RecvEvent};
 use crate::metadata::Metadata;
@@ -39,16 +39,20 @@ impl Channel {
     }
 
     /// A client-streaming call: a stream of requests, one response.
-    pub async fn client_streaming<C, S>(
+    ///
+    /// `request` is a bare stream of messages or a [`Request`] around one
+    /// (see [`IntoStreamingRequest`]).
+    pub async fn client_streaming<C, R>(
         &self,
         path: &str,
-        request: Request<S>,
+        request: R,
         codec: C,
     ) -> Result<Response<C::Decode>, Status>
     where
         C: Codec,
-        S: futures_core::Stream<Item = C::Encode> + Send + 'static,
+        R: IntoStreamingRequest<Message = C::Encode>,
     {
+        let request = request.into_streaming_request();
         let codec = Arc::new(Mutex::new(codec));
         let call = self
             .start_streaming(path, request, codec.clone(), Cardinality::Unary)
@@ -62,16 +66,20 @@ impl Channel {
     }
 
     /// A bidirectional-streaming call: streams both ways.
-    pub async fn streaming<C, S>(
+    ///
+    /// `request` is a bare stream of messages or a [`Request`] around one
+    /// (see [`IntoStreamingRequest`]).
+    pub async fn streaming<C, R>(
         &self,
         path: &str,
-        request: Request<S>,
+        request: R,
         codec: C,
     ) -> Result<Response<Streaming<C::Decode>>, Status>
     where
         C: Codec,
-        S: futures_core::Stream<Item = C::Encode> + Send + 'static,
+        R: IntoStreamingRequest<Message = C::Encode>,
     {
+        let request = request.into_streaming_request();
         let codec = Arc::new(Mutex::new(codec));
         let call = self
             .start_streaming(path, request, codec.clone(), Cardinality::Streaming)

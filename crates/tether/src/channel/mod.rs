@@ -4,9 +4,11 @@
 
 mod builder;
 mod calls;
+mod events;
 mod subchannel;
 
 pub use builder::ChannelBuilder;
+pub use events::ChannelEvent;
 
 use crate::connectivity::ConnectivityState;
 use crate::driver::ConnHandle;
@@ -16,7 +18,7 @@ use crate::status::Status;
 use bytes::Bytes;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use subchannel::Inner;
 
 /// A virtual connection to a target: cheap to clone (an `Arc`), safe to
@@ -78,6 +80,20 @@ impl Channel {
                 Ok(Err(_)) | Err(_) => return false,
             }
         }
+    }
+
+    /// The keepalive time new connections use: the configured one, doubled
+    /// after each GOAWAY `too_many_pings` (gRFC A8); `None` without
+    /// keepalive.
+    pub fn keepalive_time(&self) -> Option<Duration> {
+        self.inner.keepalive_time()
+    }
+
+    /// The round-trip time of the latest acknowledged PING (keepalive or
+    /// bandwidth probe), on any of the channel's connections; `None` before
+    /// the first.
+    pub fn rtt(&self) -> Option<Duration> {
+        self.inner.rtt()
     }
 
     /// A ready connection for a call: connects if IDLE; in

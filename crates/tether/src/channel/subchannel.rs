@@ -2,6 +2,7 @@
 //! time, its backoff, and the connectivity state machine. (Resolvers and
 //! load balancing over several subchannels will come under this seam.)
 
+use super::events::{ChannelEvent, Events};
 use crate::backoff::{Backoff, BackoffConfig};
 use crate::connectivity::ConnectivityState;
 use crate::driver::{self, ConnHandle, Owner};
@@ -11,7 +12,7 @@ use crate::transport::{self, Target};
 use bytes::Bytes;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
-use tether_h2::Keepalive;
+use tether_h2::{CloseReason, GoAwayInfo, Keepalive};
 use tokio::sync::{oneshot, watch};
 
 /// Everything a channel's clones share.
@@ -27,6 +28,7 @@ pub(crate) struct Inner {
     http2: tether_h2::Config,
     state: watch::Sender<ConnectivityState>,
     sub: Mutex<Sub>,
+    events: Events,
 }
 
 /// The subchannel.
@@ -42,6 +44,8 @@ struct Sub {
     backoff: Backoff,
     next_id: u64,
     last_error: Option<Status>,
+    /// The latest PING round-trip time.
+    rtt: Option<Duration>,
 }
 
 impl Inner {
@@ -57,6 +61,7 @@ impl Inner {
         max_send: usize,
         http2: tether_h2::Config,
         backoff: BackoffConfig,
+        events: Events,
     ) -> Inner {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -80,8 +85,10 @@ impl Inner {
                 backoff: Backoff::new(backoff, seed),
                 next_id: 0,
                 last_error: None,
+                rtt: None,
             }),
             http2,
+            events,
         }
     }
 
@@ -104,11 +111,29 @@ impl Inner {
             .unwrap_or_else(|| Status::unavailable("connection failed"))
     }
 
+    /// The keepalive time of new connections (doubled by each GOAWAY
+    /// too_many_pings), `None` without keepalive.
+    pub(crate) fn keepalive_time(&self) -> Option<Duration> {
+        self.lock().keepalive.map(|k| k.time)
+    }
+
+    /// The latest PING round-trip time, if a PING was acknowledged yet.
+    pub(crate) fn rtt(&self) -> Option<Duration> {
+        self.lock().rtt
+    }
+
+    /// Sets the state; a change is queued as an event (call
+    /// `events.flush()` once no lock is held).
     fn set_state(&self, s: ConnectivityState) {
         self.state.send_if_modified(|cur| {
-            let changed = *cur != s;
+            let from = *cur;
             *cur = s;
-            changed
+            if from == s {
+                return false;
+            }
+            // Queued under the watch's lock: in the order of the changes.
+            self.events.push(ChannelEvent::StateChanged { from, to: s });
+            true
         });
     }
 
@@ -116,6 +141,8 @@ impl Inner {
     pub(crate) fn request_connection(self: &Arc<Self>) {
         let mut sub = self.lock();
         self.start_connecting(&mut sub);
+        drop(sub);
+        self.events.flush();
     }
 
     fn start_connecting(self: &Arc<Self>, sub: &mut Sub) {
@@ -154,6 +181,7 @@ impl Inner {
                     _ => self.start_connecting(&mut sub),
                 }
             }
+            self.events.flush();
             let changed = match deadline {
                 Some(d) => match tokio::time::timeout_at(d, rx.changed()).await {
                     Ok(r) => r,
@@ -172,13 +200,19 @@ impl Inner {
     }
 
     /// One connection attempt: transport, TLS, then the server's SETTINGS.
-    async fn attempt(self: &Arc<Self>) -> Result<ConnHandle, Status> {
+    /// Returns the connection and the peer's address.
+    async fn attempt(self: &Arc<Self>) -> Result<(ConnHandle, String), Status> {
         let tls = match &self.tls {
             None => None,
             Some(Ok(config)) => Some(config),
             Some(Err(status)) => return Err(status.clone()),
         };
         let io = transport::connect(&self.target, tls, self.server_name.as_deref()).await?;
+        let addr = match (io.peer_addr(), &self.target) {
+            (Some(addr), _) => addr.to_string(),
+            (None, Target::Unix { path }) => format!("unix:{}", path.display()),
+            (None, target) => target.authority().to_owned(),
+        };
         let (tx, rx) = oneshot::channel();
         let (id, keepalive) = {
             let mut sub = self.lock();
@@ -193,7 +227,7 @@ impl Inner {
         rx.await.map_err(|_| {
             Status::unavailable("connection closed before the HTTP/2 handshake completed")
         })?;
-        Ok(handle)
+        Ok((handle, addr))
     }
 }
 
@@ -203,6 +237,7 @@ async fn connect_loop(weak: Weak<Inner>) {
     loop {
         let Some(inner) = weak.upgrade() else { return };
         inner.set_state(ConnectivityState::Connecting);
+        inner.events.flush();
         let start = crate::driver::now();
         let deadline = inner.lock().backoff.connect_deadline(start);
         let result = match tokio::time::timeout_at(
@@ -221,13 +256,16 @@ async fn connect_loop(weak: Weak<Inner>) {
             let mut sub = inner.lock();
             sub.pending = None;
             match result {
-                Ok(conn) => {
+                Ok((conn, addr)) => {
                     // The server's first SETTINGS arrived: reset the backoff.
                     sub.backoff.reset();
                     sub.conn = Some(conn);
                     sub.connecting = false;
                     sub.last_error = None;
+                    inner.events.push(ChannelEvent::Connected { addr });
                     inner.set_state(ConnectivityState::Ready);
+                    drop(sub);
+                    inner.events.flush();
                     return;
                 }
                 Err(status) => {
@@ -237,6 +275,7 @@ async fn connect_loop(weak: Weak<Inner>) {
                 }
             }
         };
+        inner.events.flush();
         drop(inner);
         tokio::time::sleep(delay).await;
     }
@@ -252,9 +291,15 @@ impl Owner for Inner {
         }
     }
 
-    fn going_away(&self, conn: u64, too_many_pings: bool) {
+    fn going_away(&self, conn: u64, info: &GoAwayInfo) {
         let mut sub = self.lock();
-        if too_many_pings {
+        if self.events.enabled() {
+            self.events.push(ChannelEvent::GoAway {
+                code: info.code.0,
+                debug: String::from_utf8_lossy(&info.debug_data).into_owned(),
+            });
+        }
+        if info.too_many_pings {
             if let Some(ka) = &mut sub.keepalive {
                 // gRFC A8: double the keepalive time for new connections.
                 ka.time = ka
@@ -265,6 +310,8 @@ impl Owner for Inner {
                     "tether: server sent GOAWAY too_many_pings; keepalive time doubled to {:?}",
                     ka.time
                 );
+                self.events
+                    .push(ChannelEvent::KeepaliveDoubled { time: ka.time });
             }
         }
         if sub.conn.as_ref().is_some_and(|c| c.id() == conn) {
@@ -273,9 +320,17 @@ impl Owner for Inner {
                 self.set_state(ConnectivityState::Idle);
             }
         }
+        drop(sub);
+        self.events.flush();
     }
 
-    fn closed(&self, conn: u64, graceful: bool) {
+    fn closed(&self, conn: u64, reason: &CloseReason) {
+        if self.events.enabled() {
+            let status = Status::from_close(reason);
+            self.events.push(ChannelEvent::ConnectionClosed {
+                reason: status.message().to_owned(),
+            });
+        }
         let mut sub = self.lock();
         if sub.pending.as_ref().is_some_and(|(id, _)| *id == conn) {
             sub.pending = None;
@@ -286,9 +341,16 @@ impl Owner for Inner {
                 // Graceful (GOAWAY) or not (EOF, keepalive, protocol
                 // error), the subchannel goes IDLE and the next call (or
                 // `state(true)`) reconnects; in-flight calls already failed.
-                let _ = graceful;
                 self.set_state(ConnectivityState::Idle);
             }
         }
+        drop(sub);
+        self.events.flush();
+    }
+
+    fn ping_rtt(&self, _conn: u64, rtt: Duration) {
+        self.lock().rtt = Some(rtt);
+        self.events.push(ChannelEvent::PingRtt(rtt));
+        self.events.flush();
     }
 }

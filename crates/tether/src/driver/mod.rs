@@ -51,9 +51,11 @@ pub(crate) trait Owner: Send + Sync {
     /// The server's first SETTINGS arrived.
     fn connected(&self, conn: u64);
     /// The server sent GOAWAY: open no new streams here.
-    fn going_away(&self, conn: u64, too_many_pings: bool);
-    /// The connection ended; `graceful` when by GOAWAY NO_ERROR or locally.
-    fn closed(&self, conn: u64, graceful: bool);
+    fn going_away(&self, conn: u64, info: &tether_h2::GoAwayInfo);
+    /// The connection ended.
+    fn closed(&self, conn: u64, reason: &tether_h2::CloseReason);
+    /// A PING was acknowledged after `rtt`.
+    fn ping_rtt(&self, conn: u64, rtt: Duration);
 }
 
 /// A cheap handle on a running connection.

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Instant;
 use tether_h2::conn::CallError;
-use tether_h2::{CloseReason, Connection, ErrorCode, Event, StreamId};
+use tether_h2::{Connection, ErrorCode, Event, StreamId};
 
 impl Driver {
     pub(super) fn command(&mut self, cmd: Command, now: Instant) {
@@ -99,7 +99,7 @@ impl Driver {
             }
             Event::GoAway(info) => {
                 if let Some(owner) = self.owner() {
-                    owner.going_away(self.id, info.too_many_pings);
+                    owner.going_away(self.id, info);
                 }
                 for id in &info.unprocessed {
                     if let Some(slot) = self.calls.remove(id) {
@@ -119,15 +119,16 @@ impl Driver {
                     st.wake_sender();
                     st.wake();
                 }
-                let graceful = match &reason {
-                    CloseReason::GoAway(info) => info.code == ErrorCode::NO_ERROR,
-                    CloseReason::Local => true,
-                    _ => false,
-                };
                 if let Some(owner) = self.owner() {
-                    owner.closed(self.id, graceful);
+                    owner.closed(self.id, reason);
                 }
                 self.finished = true;
+                return;
+            }
+            Event::PingAck { rtt, .. } => {
+                if let Some(owner) = self.owner() {
+                    owner.ping_rtt(self.id, *rtt);
+                }
                 return;
             }
             _ => return,

@@ -31,6 +31,19 @@ pub(crate) enum Io {
     Unix(UnixStream),
 }
 
+impl Io {
+    /// The peer's address (`ip:port`), for events and logs; `None` for a
+    /// Unix socket (its path is the target's).
+    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            Io::Tcp(s) => s.peer_addr().ok(),
+            Io::Tls(s) => s.get_ref().0.peer_addr().ok(),
+            #[cfg(unix)]
+            Io::Unix(_) => None,
+        }
+    }
+}
+
 /// Opens a transport to `target`: resolves the host (every address is tried
 /// in order), connects, and runs the TLS handshake when `tls` is set.
 pub(crate) async fn connect(
