@@ -23,8 +23,12 @@ pub const DEFAULT_MAX_SEND_MESSAGE_SIZE: usize = i32::MAX as usize;
 /// Appends `item`, encoded by `codec` and length-prefixed, to `dst`.
 ///
 /// The prefix is reserved first and patched once the message is encoded, so
-/// the message is written once, in place. A message longer than `max_len`
-/// fails with RESOURCE_EXHAUSTED; on any error `dst` is left as it was.
+/// the message is written once, in place. When the codec knows the encoded
+/// length ([`Codec::encoded_len`]) the room for prefix and message is
+/// reserved up front: an empty `dst` then allocates once, at the exact size,
+/// and freezes into `Bytes` without another allocation. A message longer
+/// than `max_len` fails with RESOURCE_EXHAUSTED; on any error `dst` is left
+/// as it was.
 pub fn encode_message<C: Codec + ?Sized>(
     codec: &mut C,
     item: &C::Encode,
@@ -32,6 +36,9 @@ pub fn encode_message<C: Codec + ?Sized>(
     max_len: usize,
 ) -> Result<(), Status> {
     let start = dst.len();
+    if let Some(n) = codec.encoded_len(item) {
+        dst.reserve(PREFIX_LEN.saturating_add(n));
+    }
     dst.put_bytes(0, PREFIX_LEN);
     if let Err(status) = codec.encode(item, dst) {
         dst.truncate(start);
