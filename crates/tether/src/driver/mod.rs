@@ -19,6 +19,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
+use tether_h2::hpack::FieldRef;
 use tether_h2::{Connection, StreamId};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
@@ -92,6 +93,7 @@ pub(crate) fn spawn(
         owner,
         id,
         wbuf: BytesMut::new(),
+        fields: Vec::new(),
         rbuf: vec![0; READ_BUF].into_boxed_slice(),
         finished: false,
     };
@@ -117,6 +119,9 @@ pub(crate) struct Driver {
     owner: Weak<dyn Owner>,
     id: u64,
     wbuf: BytesMut,
+    /// The request header fields of the stream being opened (emptied after
+    /// each use; see `route::recycle`).
+    fields: Vec<FieldRef<'static>>,
     rbuf: Box<[u8]>,
     /// `Event::Closed` was seen: flush and exit.
     finished: bool,

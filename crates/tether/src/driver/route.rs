@@ -8,6 +8,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Instant;
 use tether_h2::conn::CallError;
+use tether_h2::hpack::FieldRef;
 use tether_h2::{CloseReason, Connection, ErrorCode, Event, StreamId};
 
 impl Driver {
@@ -49,8 +50,11 @@ impl Driver {
         if st.done {
             return; // cancelled before it was opened
         }
-        let fields = slot.head.fields();
-        match self.conn.open_stream(&fields, false, now) {
+        let mut fields = recycle(std::mem::take(&mut self.fields));
+        slot.head.fields_into(&mut fields);
+        let opened = self.conn.open_stream(&fields, false, now);
+        self.fields = recycle(fields);
+        match opened {
             Ok(id) => {
                 st.id = Some(id);
                 if let Some(body) = &slot.body {
@@ -190,6 +194,18 @@ impl Driver {
     }
 }
 
+/// Empties `fields` and gives its allocation a new lifetime, so that one
+/// vector serves the header fields of every call (they borrow each call's
+/// head only while its stream is opened). An empty vector is rebuilt in
+/// place: the standard library reuses the allocation when collecting a
+/// `vec::IntoIter` into a vector of a same-sized type.
+// `filter(..)` would keep the lifetime: the point is to change it.
+#[allow(clippy::unnecessary_filter_map)]
+pub(super) fn recycle<'b>(mut fields: Vec<FieldRef<'_>>) -> Vec<FieldRef<'b>> {
+    fields.clear();
+    fields.into_iter().filter_map(|_| None).collect()
+}
+
 /// The attempt was never processed: the call retries it elsewhere.
 fn unprocessed(st: &mut SlotState, _why: &str) {
     st.retry = true;
@@ -236,5 +252,22 @@ fn pump(conn: &mut Connection, id: StreamId, st: &mut SlotState) {
     }
     if st.send_bytes < SEND_BACKLOG {
         st.wake_sender();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycle_keeps_the_allocation() {
+        let name = String::from("x-a");
+        let mut v = vec![FieldRef::new(name.as_bytes(), b"1"); 9];
+        v.reserve(3);
+        let (ptr, cap) = (v.as_ptr() as usize, v.capacity());
+        let v: Vec<FieldRef<'static>> = recycle(v);
+        drop(name);
+        assert!(v.is_empty());
+        assert_eq!((v.as_ptr() as usize, v.capacity()), (ptr, cap));
     }
 }
