@@ -58,9 +58,17 @@ impl Driver {
             Ok(id) => {
                 st.id = Some(id);
                 if let Some(body) = &slot.body {
-                    st.send_bytes += body.len();
-                    st.send_queue.push_back(body.clone());
                     st.send_end = true;
+                    // The whole request at once, straight to the core (the
+                    // send queue is for streaming requests).
+                    match self.conn.send_data(id, body.clone(), true) {
+                        Err(CallError::SendBufferFull(_)) => {
+                            st.send_bytes += body.len();
+                            st.send_queue.push_back(body.clone());
+                        }
+                        // Sent, or the stream's sending side is over.
+                        _ => st.end_sent = true,
+                    }
                 }
                 pump(&mut self.conn, id, &mut st);
                 drop(st);
