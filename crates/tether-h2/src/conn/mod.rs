@@ -155,6 +155,8 @@ pub struct Connection {
     acks: BytesMut,
     queued_acks: usize,
     hpack_buf: BytesMut,
+    /// Reused while decoding a response header block (see `recv_headers`).
+    field_buf: Vec<crate::hpack::HeaderField>,
     events: VecDeque<Event>,
     timers: TimerTable,
     observer: Option<Box<dyn Observer>>,
@@ -225,6 +227,7 @@ impl Connection {
             acks: BytesMut::new(),
             queued_acks: 0,
             hpack_buf: BytesMut::new(),
+            field_buf: Vec::new(),
             events: VecDeque::new(),
             timers: TimerTable::default(),
             observer,
