@@ -72,7 +72,7 @@ pub fn encode_message<C: Codec + ?Sized>(
 #[derive(Debug)]
 pub struct MessageDecoder {
     max_len: usize,
-    chunks: VecDeque<Bytes>,
+    chunks: Chunks,
     state: State,
 }
 
@@ -97,7 +97,7 @@ impl MessageDecoder {
     pub fn new(max_len: usize) -> MessageDecoder {
         MessageDecoder {
             max_len,
-            chunks: VecDeque::new(),
+            chunks: Chunks::default(),
             state: EMPTY_PREFIX,
         }
     }
@@ -246,9 +246,45 @@ impl MessageDecoder {
     }
 
     fn pop_empty_front(&mut self) {
-        if self.chunks.front().is_some_and(Bytes::is_empty) {
+        if self.chunks.front_mut().is_some_and(|b| b.is_empty()) {
             self.chunks.pop_front();
         }
+    }
+}
+
+/// The received chunks not yet consumed, the first one inline: a response
+/// whose messages each arrive in one DATA frame queues nothing on the heap.
+/// `rest` is empty while `first` is `None`.
+#[derive(Debug, Default)]
+struct Chunks {
+    first: Option<Bytes>,
+    rest: VecDeque<Bytes>,
+}
+
+impl Chunks {
+    fn push_back(&mut self, data: Bytes) {
+        if self.first.is_none() {
+            self.first = Some(data);
+        } else {
+            self.rest.push_back(data);
+        }
+    }
+
+    fn front_mut(&mut self) -> Option<&mut Bytes> {
+        self.first.as_mut()
+    }
+
+    fn pop_front(&mut self) {
+        self.first = self.rest.pop_front();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.rest.clear();
     }
 }
 
