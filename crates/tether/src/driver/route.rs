@@ -179,8 +179,7 @@ impl Driver {
         }
         st.committed = true;
         st.unreleased += data_len;
-        st.recv.handle_event(event, now);
-        st.collect();
+        st.feed(event, now);
         if let Some(code) = st.recv.reset_code() {
             if !st.reset_sent {
                 st.reset_sent = true;
