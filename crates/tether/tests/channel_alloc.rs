@@ -114,9 +114,11 @@ fn unary_call_allocations() {
             BYTES.load(Ordering::Relaxed),
         );
         eprintln!("one unary call: {n} allocations, {bytes} bytes");
-        // Targets: <= 12 allocations and <= 2 KB; this bound guards regressions.
-        assert!(n <= 20, "{n} allocations");
-        assert!(bytes <= 4 * 1024, "{bytes} bytes");
+        // Measured: 7 allocations, 1,119 bytes (the encoded request, its
+        // path, the slot, its event queue, the shared body handle, the
+        // response header and trailer field vectors). Small margin.
+        assert!(n <= 8, "{n} allocations");
+        assert!(bytes <= 1400, "{bytes} bytes");
     });
     // Dropping the runtime closes the connection: the server sees EOF.
     drop(rt);
@@ -189,8 +191,9 @@ fn idle_connection_live_heap() {
     server.join().unwrap();
     let per_conn = live / (IDLE_CONNS as isize - 1);
     eprintln!("idle READY connection: {per_conn} live bytes (channel included)");
+    // Measured: about 6,200 bytes (target 16 KiB). Small margin.
     assert!(
-        per_conn <= 64 * 1024,
+        per_conn <= 8 * 1024,
         "{per_conn} live bytes per idle connection"
     );
 }
