@@ -20,6 +20,14 @@ pub trait Codec: Send + 'static {
     /// Appends the serialization of `item` to `dst`.
     fn encode(&mut self, item: &Self::Encode, dst: &mut BytesMut) -> Result<(), Status>;
 
+    /// The exact length [`Codec::encode`] will append for `item`, when it is
+    /// cheap to know: the gRPC layer then allocates the message buffer once,
+    /// at its final size. `None` (the default) lets the buffer grow.
+    fn encoded_len(&self, item: &Self::Encode) -> Option<usize> {
+        let _ = item;
+        None
+    }
+
     /// Parses one message. A response that does not parse must be an
     /// INTERNAL status (PROTOCOL-HTTP2.md; HOSTILE 83).
     fn decode(&mut self, src: Bytes) -> Result<Self::Decode, Status>;
@@ -73,6 +81,10 @@ where
             .map_err(|e| Status::internal(format!("failed to encode request message: {e}")))
     }
 
+    fn encoded_len(&self, item: &E) -> Option<usize> {
+        Some(item.encoded_len())
+    }
+
     fn decode(&mut self, src: Bytes) -> Result<D, Status> {
         D::decode(src)
             .map_err(|e| Status::internal(format!("failed to decode response message: {e}")))
@@ -91,6 +103,10 @@ impl Codec for BytesCodec {
     fn encode(&mut self, item: &Bytes, dst: &mut BytesMut) -> Result<(), Status> {
         dst.extend_from_slice(item);
         Ok(())
+    }
+
+    fn encoded_len(&self, item: &Bytes) -> Option<usize> {
+        Some(item.len())
     }
 
     fn decode(&mut self, src: Bytes) -> Result<Bytes, Status> {

@@ -234,12 +234,11 @@ impl Metadata {
     /// ASCII value that is not valid UTF-8 is kept with its bad bytes replaced;
     /// a name that is not ASCII is skipped (the core already rejects both).
     pub fn from_fields(fields: &[HeaderField]) -> Result<Metadata, Status> {
+        let kept = |f: &&HeaderField| !is_reserved(&f.name) && f.name.is_ascii();
         let mut md = Metadata::new();
-        md.entries.reserve(fields.len());
-        for f in fields {
-            if is_reserved(&f.name) || !f.name.is_ascii() {
-                continue;
-            }
+        // Sized exactly: no allocation when every field is gRPC's own.
+        md.entries.reserve_exact(fields.iter().filter(kept).count());
+        for f in fields.iter().filter(kept) {
             let value = if f.name.ends_with(b"-bin") {
                 let decoded = base64::decode(&f.value).map_err(|_| {
                     Status::internal(format!(

@@ -56,6 +56,9 @@ pub enum CallError {
     SendBufferFull(StreamId),
 }
 
+/// A read or output buffer with more capacity than this is freed once empty.
+const BUF_KEEP: usize = 64 * 1024;
+
 /// A handle for a user PING, reported back in [`Event::PingAck`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct PingId(pub u64);
@@ -155,6 +158,8 @@ pub struct Connection {
     acks: BytesMut,
     queued_acks: usize,
     hpack_buf: BytesMut,
+    /// Reused while decoding a response header block (see `recv_headers`).
+    field_buf: Vec<crate::hpack::HeaderField>,
     events: VecDeque<Event>,
     timers: TimerTable,
     observer: Option<Box<dyn Observer>>,
@@ -197,7 +202,8 @@ impl Connection {
         let stream_window = settings::our_stream_window(&config);
         let mut conn = Connection {
             now,
-            read_buf: BytesMut::with_capacity(16 * 1024),
+            // Both buffers grow on demand: an idle connection keeps little.
+            read_buf: BytesMut::new(),
             frames: FrameDecoder::new(limits),
             hpack_dec: Decoder::new(table as usize),
             hpack_enc: Encoder::new(config.encoder_table_cap as usize),
@@ -221,10 +227,11 @@ impl Connection {
             closing: false,
             closed: false,
             preface_len: 0,
-            out: BytesMut::with_capacity(4096),
+            out: BytesMut::new(),
             acks: BytesMut::new(),
             queued_acks: 0,
             hpack_buf: BytesMut::new(),
+            field_buf: Vec::new(),
             events: VecDeque::new(),
             timers: TimerTable::default(),
             observer,
@@ -246,6 +253,10 @@ impl Connection {
         self.on_liveness(now);
         self.read_buf.extend_from_slice(bytes);
         self.process_read_buf(now);
+        if self.read_buf.is_empty() && self.read_buf.capacity() > BUF_KEEP {
+            // After a burst: do not hold its memory while idle.
+            self.read_buf = BytesMut::new();
+        }
         self.progress();
     }
 

@@ -10,7 +10,11 @@ use super::{Connection, Event, ResponseHead};
 use crate::error::{ErrorCode, ProtoError, Scope};
 use crate::frame::{flags, Data, Decoded, Frame, FrameType, Headers};
 use crate::frame::{StreamId, HEADER_LEN};
+use crate::hpack::HeaderField;
 use std::time::Instant;
+
+/// The most fields the reused decoding vector keeps room for between blocks.
+const FIELD_BUF_KEEP: usize = 32;
 
 /// What we know about a stream id a frame names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,11 +196,18 @@ impl Connection {
             _ => BlockKind::Trailers,
         };
         let mut checker = FieldChecker::new(kind);
-        let mut fields = Vec::new();
+        // Decoded into a reused vector, then moved into one of the exact size
+        // (none for an empty block).
+        let mut scratch = std::mem::take(&mut self.field_buf);
         let outcome = self
             .hpack_dec
-            .decode(&f.fragment, max, |hf| checker.field(hf, &mut fields))
-            .map_err(|_| cmp())?;
+            .decode(&f.fragment, max, |hf| checker.field(hf, &mut scratch));
+        let mut fields: Vec<HeaderField> = Vec::with_capacity(scratch.len());
+        fields.append(&mut scratch);
+        if scratch.capacity() <= FIELD_BUF_KEEP {
+            self.field_buf = scratch;
+        }
+        let outcome = outcome.map_err(|_| cmp())?;
         if phase == RecvPhase::Closed {
             // RFC 9113 §5.1 half-closed (remote): "If an endpoint receives
             // additional frames, other than WINDOW_UPDATE, PRIORITY, or

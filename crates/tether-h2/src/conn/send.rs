@@ -61,6 +61,9 @@ impl Connection {
                 break;
             }
         }
+        if self.out.capacity() > super::BUF_KEEP {
+            self.out = BytesMut::new();
+        }
         buf.len() - start
     }
 

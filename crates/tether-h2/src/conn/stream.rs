@@ -98,8 +98,40 @@ pub(crate) struct Stream {
     pub(crate) in_send_queue: bool,
     /// Whether the application waits for [`super::Event::SendReady`].
     pub(crate) want_send_ready: bool,
-    send_buf: VecDeque<Bytes>,
+    send_buf: SendBuf,
     buffered: usize,
+}
+
+/// A stream's queued DATA: the first chunk inline, so that a stream that
+/// never has more than one chunk queued (a unary request) allocates nothing.
+/// `rest` is empty while `first` is `None`.
+#[derive(Debug, Default)]
+struct SendBuf {
+    first: Option<Bytes>,
+    rest: VecDeque<Bytes>,
+}
+
+impl SendBuf {
+    fn push_back(&mut self, data: Bytes) {
+        if self.first.is_none() {
+            self.first = Some(data);
+        } else {
+            self.rest.push_back(data);
+        }
+    }
+
+    fn front_mut(&mut self) -> Option<&mut Bytes> {
+        self.first.as_mut()
+    }
+
+    fn pop_front(&mut self) {
+        self.first = self.rest.pop_front();
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.rest.clear();
+    }
 }
 
 impl Stream {
@@ -116,7 +148,7 @@ impl Stream {
             trailers: None,
             in_send_queue: false,
             want_send_ready: false,
-            send_buf: VecDeque::new(),
+            send_buf: SendBuf::default(),
             buffered: 0,
         }
     }

@@ -15,16 +15,20 @@ use bytes::{Buf, BytesMut};
 use slot::Slot;
 use std::collections::HashMap;
 use std::future::{poll_fn, Future};
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
+use tether_h2::hpack::FieldRef;
 use tether_h2::{Connection, StreamId};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::mpsc;
 
-/// The size of the driver's read buffer.
-const READ_BUF: usize = 8 * 1024;
+/// The size of the driver's read buffer, on the stack of each poll: the
+/// core copies what it does not consume at once into its own buffer, so an
+/// idle connection holds no read buffer here.
+const READ_BUF: usize = 16 * 1024;
 /// A write buffer larger than this is freed once empty (after a burst).
 const WRITE_BUF_KEEP: usize = 64 * 1024;
 
@@ -94,7 +98,7 @@ pub(crate) fn spawn(
         owner,
         id,
         wbuf: BytesMut::new(),
-        rbuf: vec![0; READ_BUF].into_boxed_slice(),
+        fields: Vec::new(),
         finished: false,
     };
     tokio::spawn(driver.run());
@@ -102,7 +106,9 @@ pub(crate) fn spawn(
 }
 
 enum Wake {
-    Read(usize),
+    /// Bytes were read and handed to the core.
+    Read,
+    Eof,
     ReadFailed,
     Wrote(usize),
     WriteFailed,
@@ -119,7 +125,9 @@ pub(crate) struct Driver {
     owner: Weak<dyn Owner>,
     id: u64,
     wbuf: BytesMut,
-    rbuf: Box<[u8]>,
+    /// The request header fields of the stream being opened (emptied after
+    /// each use; see `route::recycle`).
+    fields: Vec<FieldRef<'static>>,
     /// `Event::Closed` was seen: flush and exit.
     finished: bool,
 }
@@ -152,11 +160,11 @@ impl Driver {
             }
             let wake = {
                 let Driver {
+                    conn,
                     io,
                     rx,
                     rx_closed,
                     wbuf,
-                    rbuf,
                     ..
                 } = &mut self;
                 poll_fn(|cx| {
@@ -172,9 +180,16 @@ impl Driver {
                             Poll::Pending => {}
                         }
                     }
-                    let mut buf = ReadBuf::new(rbuf);
+                    let mut stack = [MaybeUninit::<u8>::uninit(); READ_BUF];
+                    let mut buf = ReadBuf::uninit(&mut stack);
                     match Pin::new(&mut *io).poll_read(cx, &mut buf) {
-                        Poll::Ready(Ok(())) => return Poll::Ready(Wake::Read(buf.filled().len())),
+                        Poll::Ready(Ok(())) if buf.filled().is_empty() => {
+                            return Poll::Ready(Wake::Eof)
+                        }
+                        Poll::Ready(Ok(())) => {
+                            conn.handle_read(buf.filled(), self::now());
+                            return Poll::Ready(Wake::Read);
+                        }
                         Poll::Ready(Err(_)) => return Poll::Ready(Wake::ReadFailed),
                         Poll::Pending => {}
                     }
@@ -187,8 +202,8 @@ impl Driver {
             };
             let now = self::now();
             match wake {
-                Wake::Read(0) | Wake::ReadFailed => self.conn.handle_eof(now),
-                Wake::Read(n) => self.conn.handle_read(&self.rbuf[..n], now),
+                Wake::Eof | Wake::ReadFailed => self.conn.handle_eof(now),
+                Wake::Read => {}
                 Wake::Wrote(n) => self.wbuf.advance(n),
                 Wake::WriteFailed => {
                     self.wbuf.clear();

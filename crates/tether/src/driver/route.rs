@@ -8,6 +8,7 @@ use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Instant;
 use tether_h2::conn::CallError;
+use tether_h2::hpack::FieldRef;
 use tether_h2::{Connection, ErrorCode, Event, StreamId};
 
 impl Driver {
@@ -49,14 +50,25 @@ impl Driver {
         if st.done {
             return; // cancelled before it was opened
         }
-        let fields = slot.head.fields();
-        match self.conn.open_stream(&fields, false, now) {
+        let mut fields = recycle(std::mem::take(&mut self.fields));
+        slot.head.fields_into(&mut fields);
+        let opened = self.conn.open_stream(&fields, false, now);
+        self.fields = recycle(fields);
+        match opened {
             Ok(id) => {
                 st.id = Some(id);
                 if let Some(body) = &slot.body {
-                    st.send_bytes += body.len();
-                    st.send_queue.push_back(body.clone());
                     st.send_end = true;
+                    // The whole request at once, straight to the core (the
+                    // send queue is for streaming requests).
+                    match self.conn.send_data(id, body.clone(), true) {
+                        Err(CallError::SendBufferFull(_)) => {
+                            st.send_bytes += body.len();
+                            st.send_queue.push_back(body.clone());
+                        }
+                        // Sent, or the stream's sending side is over.
+                        _ => st.end_sent = true,
+                    }
                 }
                 pump(&mut self.conn, id, &mut st);
                 drop(st);
@@ -168,8 +180,7 @@ impl Driver {
         }
         st.committed = true;
         st.unreleased += data_len;
-        st.recv.handle_event(event, now);
-        st.collect();
+        st.feed(event, now);
         if let Some(code) = st.recv.reset_code() {
             if !st.reset_sent {
                 st.reset_sent = true;
@@ -189,6 +200,18 @@ impl Driver {
         }
         st.wake();
     }
+}
+
+/// Empties `fields` and gives its allocation a new lifetime, so that one
+/// vector serves the header fields of every call (they borrow each call's
+/// head only while its stream is opened). An empty vector is rebuilt in
+/// place: the standard library reuses the allocation when collecting a
+/// `vec::IntoIter` into a vector of a same-sized type.
+// `filter(..)` would keep the lifetime: the point is to change it.
+#[allow(clippy::unnecessary_filter_map)]
+pub(super) fn recycle<'b>(mut fields: Vec<FieldRef<'_>>) -> Vec<FieldRef<'b>> {
+    fields.clear();
+    fields.into_iter().filter_map(|_| None).collect()
 }
 
 /// The attempt was never processed: the call retries it elsewhere.
@@ -237,5 +260,22 @@ fn pump(conn: &mut Connection, id: StreamId, st: &mut SlotState) {
     }
     if st.send_bytes < SEND_BACKLOG {
         st.wake_sender();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycle_keeps_the_allocation() {
+        let name = String::from("x-a");
+        let mut v = vec![FieldRef::new(name.as_bytes(), b"1"); 9];
+        v.reserve(3);
+        let (ptr, cap) = (v.as_ptr() as usize, v.capacity());
+        let v: Vec<FieldRef<'static>> = recycle(v);
+        drop(name);
+        assert!(v.is_empty());
+        assert_eq!((v.as_ptr() as usize, v.capacity()), (ptr, cap));
     }
 }

@@ -11,7 +11,11 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
-use tether_h2::StreamId;
+use std::time::Instant;
+use tether_h2::{Event, StreamId};
+
+/// Headers, message and status.
+const UNARY_EVENTS: usize = 3;
 
 /// Complete response messages buffered for a call beyond which the driver
 /// stops crediting flow-control windows (back-pressure on the server).
@@ -105,6 +109,25 @@ impl Slot {
 }
 
 impl SlotState {
+    /// Feeds one core event to the receive machine, which queues what it
+    /// produces straight into `queue` (lent to it meanwhile): one queue
+    /// allocation per call, sized for the three events of a unary response.
+    pub(crate) fn feed(&mut self, event: Event, now: Instant) {
+        self.collect();
+        let before = self.queue.len();
+        if self.queue.capacity() == 0 {
+            self.queue.reserve_exact(UNARY_EVENTS);
+        }
+        std::mem::swap(&mut self.queue, self.recv.events_mut());
+        self.recv.handle_event(event, now);
+        std::mem::swap(&mut self.queue, self.recv.events_mut());
+        for event in self.queue.range(before..) {
+            if let RecvEvent::Message(m) = event {
+                self.queued_bytes += m.len() + crate::grpc::framing::PREFIX_LEN;
+            }
+        }
+    }
+
     /// Moves what the receive machine produced into the queue.
     pub(crate) fn collect(&mut self) {
         while let Some(event) = self.recv.poll_event() {

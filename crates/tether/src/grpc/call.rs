@@ -339,6 +339,12 @@ impl CallRecv {
         self.events.pop_front()
     }
 
+    /// The queue [`CallRecv::poll_event`] pops: a driver swaps its own
+    /// queue in while feeding an event, so that events are queued once.
+    pub(crate) fn events_mut(&mut self) -> &mut VecDeque<RecvEvent> {
+        &mut self.events
+    }
+
     /// Whether the final status is decided (it may still be queued).
     pub fn is_finished(&self) -> bool {
         matches!(self.state, State::Done)

@@ -23,8 +23,12 @@ pub const DEFAULT_MAX_SEND_MESSAGE_SIZE: usize = i32::MAX as usize;
 /// Appends `item`, encoded by `codec` and length-prefixed, to `dst`.
 ///
 /// The prefix is reserved first and patched once the message is encoded, so
-/// the message is written once, in place. A message longer than `max_len`
-/// fails with RESOURCE_EXHAUSTED; on any error `dst` is left as it was.
+/// the message is written once, in place. When the codec knows the encoded
+/// length ([`Codec::encoded_len`]) the room for prefix and message is
+/// reserved up front: an empty `dst` then allocates once, at the exact size,
+/// and freezes into `Bytes` without another allocation. A message longer
+/// than `max_len` fails with RESOURCE_EXHAUSTED; on any error `dst` is left
+/// as it was.
 pub fn encode_message<C: Codec + ?Sized>(
     codec: &mut C,
     item: &C::Encode,
@@ -32,6 +36,9 @@ pub fn encode_message<C: Codec + ?Sized>(
     max_len: usize,
 ) -> Result<(), Status> {
     let start = dst.len();
+    if let Some(n) = codec.encoded_len(item) {
+        dst.reserve(PREFIX_LEN.saturating_add(n));
+    }
     dst.put_bytes(0, PREFIX_LEN);
     if let Err(status) = codec.encode(item, dst) {
         dst.truncate(start);
@@ -65,7 +72,7 @@ pub fn encode_message<C: Codec + ?Sized>(
 #[derive(Debug)]
 pub struct MessageDecoder {
     max_len: usize,
-    chunks: VecDeque<Bytes>,
+    chunks: Chunks,
     state: State,
 }
 
@@ -90,7 +97,7 @@ impl MessageDecoder {
     pub fn new(max_len: usize) -> MessageDecoder {
         MessageDecoder {
             max_len,
-            chunks: VecDeque::new(),
+            chunks: Chunks::default(),
             state: EMPTY_PREFIX,
         }
     }
@@ -239,9 +246,45 @@ impl MessageDecoder {
     }
 
     fn pop_empty_front(&mut self) {
-        if self.chunks.front().is_some_and(Bytes::is_empty) {
+        if self.chunks.front_mut().is_some_and(|b| b.is_empty()) {
             self.chunks.pop_front();
         }
+    }
+}
+
+/// The received chunks not yet consumed, the first one inline: a response
+/// whose messages each arrive in one DATA frame queues nothing on the heap.
+/// `rest` is empty while `first` is `None`.
+#[derive(Debug, Default)]
+struct Chunks {
+    first: Option<Bytes>,
+    rest: VecDeque<Bytes>,
+}
+
+impl Chunks {
+    fn push_back(&mut self, data: Bytes) {
+        if self.first.is_none() {
+            self.first = Some(data);
+        } else {
+            self.rest.push_back(data);
+        }
+    }
+
+    fn front_mut(&mut self) -> Option<&mut Bytes> {
+        self.first.as_mut()
+    }
+
+    fn pop_front(&mut self) {
+        self.first = self.rest.pop_front();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn clear(&mut self) {
+        self.first = None;
+        self.rest.clear();
     }
 }
 

@@ -154,7 +154,15 @@ impl RequestHead {
     /// allocation: the returned vector, sized exactly).
     pub fn fields(&self) -> Vec<FieldRef<'_>> {
         let mut fields = Vec::with_capacity(self.field_count());
-        fields.extend([
+        self.fields_into(&mut fields);
+        fields
+    }
+
+    /// Appends every field, pseudo-headers first, to `out`: a driver reuses
+    /// one vector for every call (no allocation once it is large enough).
+    pub fn fields_into<'a>(&'a self, out: &mut Vec<FieldRef<'a>>) {
+        out.reserve(self.field_count());
+        out.extend([
             FieldRef::new(b":method", b"POST"),
             FieldRef::new(b":scheme", self.scheme.as_str().as_bytes()),
             FieldRef::new(b":path", &self.path),
@@ -164,17 +172,16 @@ impl RequestHead {
             FieldRef::new(b"user-agent", &self.user_agent),
         ]);
         if let Some(t) = &self.timeout {
-            fields.push(FieldRef::new(b"grpc-timeout", t.as_bytes()));
+            out.push(FieldRef::new(b"grpc-timeout", t.as_bytes()));
         }
         if let Some(e) = &self.accept_encoding {
-            fields.push(FieldRef::new(b"grpc-accept-encoding", e));
+            out.push(FieldRef::new(b"grpc-accept-encoding", e));
         }
-        fields.extend(
+        out.extend(
             self.metadata
                 .wire_fields(&self.binary)
                 .map(|(name, value)| FieldRef::new(name, value)),
         );
-        fields
     }
 }
 
