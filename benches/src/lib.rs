@@ -3,6 +3,8 @@
 //! instruction counter run under callgrind (`src/bin/instr.rs`) all measure
 //! the same code.
 
+pub mod grpc;
+
 use bytes::{BufMut, Bytes, BytesMut};
 use std::time::Instant;
 use tether_h2::frame::{flags, FrameType, Head, StreamId};
