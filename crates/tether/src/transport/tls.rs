@@ -73,10 +73,35 @@ impl TlsConfig {
         Ok(self)
     }
 
-    /// System roots are not implemented (no extra dependency): the webpki
-    /// roots stay in use. Kept for API compatibility.
-    pub fn native_roots(self) -> Self {
-        self
+    /// Trusts the operating system's root certificates (on Linux, the
+    /// distribution's CA bundle, e.g. `/etc/ssl/certs`; `SSL_CERT_FILE` and
+    /// `SSL_CERT_DIR` are honoured), replacing the defaults. Certificates
+    /// the system store holds but rustls cannot parse are skipped; a store
+    /// that yields none at all is FAILED_PRECONDITION, naming what went wrong.
+    pub fn native_roots(mut self) -> Result<Self, Status> {
+        let found = rustls_native_certs::load_native_certs();
+        if found.certs.is_empty() {
+            let why = found
+                .errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(Status::failed_precondition(format!(
+                "no system root certificates found{}{why}",
+                if why.is_empty() { "" } else { ": " }
+            )));
+        }
+        self.roots = Roots::Custom(found.certs);
+        Ok(self)
+    }
+
+    /// How many root certificates this configuration trusts.
+    pub fn root_count(&self) -> usize {
+        match &self.roots {
+            Roots::Webpki => webpki_roots::TLS_SERVER_ROOTS.len(),
+            Roots::Custom(c) => c.len(),
+        }
     }
 
     /// Presents this certificate chain and private key (PKCS#8, PKCS#1 or

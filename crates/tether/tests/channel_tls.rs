@@ -1,0 +1,193 @@
+//! TLS details that need a real handshake: `TlsConfig::native_roots` reading
+//! the system store (pointed at the test CA with `SSL_CERT_FILE`, then used
+//! against the grpcio interop server), and ALPN `h2` being required (an
+//! in-process TLS server that offers no ALPN).
+//!
+//! The certificates come from `.peers/tls` (scripts/install-peers.sh); without
+//! them these tests skip with a message unless `TETHER_REQUIRE_PEERS=1`.
+//! This file holds the only test that sets `SSL_CERT_FILE`, in its own process.
+
+use bytes::Bytes;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tether::{BytesCodec, Channel, Code, Request, TlsConfig};
+
+fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn peers_dir() -> PathBuf {
+    match std::env::var_os("TETHER_PEERS_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => repo_dir().join(".peers"),
+    }
+}
+
+/// `.peers/<rel>` if it exists; otherwise skip (or fail when peers are required).
+fn peer_file(rel: &str) -> Option<PathBuf> {
+    let p = peers_dir().join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var("TETHER_REQUIRE_PEERS").as_deref() == Ok("1") {
+        panic!("peers required but {} is missing", p.display());
+    }
+    eprintln!(
+        "skipping: {} is missing (run scripts/install-peers.sh)",
+        p.display()
+    );
+    None
+}
+
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn within<T>(secs: u64, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), f)
+        .await
+        .expect("timed out")
+}
+
+#[tokio::test]
+async fn native_roots_reads_the_system_store() {
+    let (Some(py), Some(ca)) = (peer_file("venv/bin/python"), peer_file("tls/ca.pem")) else {
+        return;
+    };
+    // The real system store first: on a Debian machine it has the distribution's bundle.
+    let system = TlsConfig::new().native_roots();
+    if let Ok(t) = &system {
+        assert!(t.root_count() > 0);
+    }
+    // rustls-native-certs honours SSL_CERT_FILE and SSL_CERT_DIR (this machine's
+    // environment may set both): make the "system store" exactly the test CA.
+    std::env::remove_var("SSL_CERT_DIR");
+    std::env::set_var("SSL_CERT_FILE", &ca);
+    let tls = TlsConfig::new()
+        .native_roots()
+        .expect("the system store (SSL_CERT_FILE) loads")
+        .server_name("foo.test.google.fr");
+    assert_eq!(
+        tls.root_count(),
+        1,
+        "exactly the test CA, not the webpki roots"
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(py)
+        .arg(repo_dir().join("tests/peers/interop_server.py"))
+        .args(["--port", &port.to_string(), "--tls", "--lifetime", "60"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the grpcio interop server");
+    let stdout = child.stdout.take().unwrap();
+    let _peer = Peer(child);
+    let line = within(
+        30,
+        tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).unwrap();
+            line
+        }),
+    )
+    .await
+    .unwrap();
+    assert!(line.contains("listening"), "peer said {line:?}");
+
+    let channel = Channel::builder(&format!("https://127.0.0.1:{port}"))
+        .unwrap()
+        .tls(tls)
+        .build();
+    let resp = within(
+        10,
+        channel.unary(
+            "/grpc.testing.TestService/EmptyCall",
+            Request::new(Bytes::new()),
+            BytesCodec,
+        ),
+    )
+    .await
+    .expect("EmptyCall over TLS verified by the system store");
+    assert!(resp.message().is_empty());
+}
+
+#[tokio::test]
+async fn tls_without_alpn_h2_is_a_clear_unavailable() {
+    let (Some(cert), Some(key), Some(ca)) = (
+        peer_file("tls/server.pem"),
+        peer_file("tls/server.key"),
+        peer_file("tls/ca.pem"),
+    ) else {
+        return;
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(&key).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    // A TLS server that speaks no ALPN at all (an HTTP/1.1-only server would look like this).
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (saw_tx, saw_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut tls = acceptor.accept(tcp).await.unwrap();
+        // What the client wrote after the handshake: nothing, if it refused first.
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(
+            Duration::from_millis(500),
+            tokio::io::AsyncReadExt::read(&mut tls, &mut buf),
+        )
+        .await
+        .map_or(0, |r| r.unwrap_or(0));
+        let _ = saw_tx.send(n);
+    });
+
+    let tls = TlsConfig::new()
+        .ca_pem(&std::fs::read(&ca).unwrap())
+        .unwrap()
+        .server_name("foo.test.google.fr");
+    let channel = Channel::builder(&format!("https://127.0.0.1:{port}"))
+        .unwrap()
+        .tls(tls)
+        .build();
+    let err = within(
+        10,
+        channel.unary(
+            "/grpc.testing.TestService/EmptyCall",
+            Request::new(Bytes::new()),
+            BytesCodec,
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert!(
+        err.message().contains("ALPN"),
+        "the message names ALPN: {err}"
+    );
+    // HOSTILE A4: abort before the preface: the server got no HTTP/2 bytes.
+    assert_eq!(within(5, saw_rx).await.unwrap(), 0, "no preface was sent");
+}
