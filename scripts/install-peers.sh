@@ -117,6 +117,21 @@ EOF
     )
 fi
 
+if [ ! -s "$tls/client.pem" ]; then
+    say "test client certificate (mTLS, signed by the test CA) in .peers/tls"
+    (
+        cd "$tls"
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+            -subj "/CN=tether test client" -keyout client.key -out client.csr 2>/dev/null
+        printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+            "extendedKeyUsage=clientAuth" >client.ext
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+            -extfile client.ext -out client.pem 2>/dev/null
+        rm -f client.csr client.ext ca.srl
+        chmod 644 client.pem client.key
+    )
+fi
+
 # --- grpc-go from Debian's source package -------------------------------------
 go_bins="go-interop-server go-interop-client go-benchmark-server go-benchmark-client go-policy-server"
 # Bump when the recipe below changes, so that existing .peers/ trees are rebuilt.

@@ -191,3 +191,120 @@ async fn tls_without_alpn_h2_is_a_clear_unavailable() {
     // HOSTILE A4: abort before the preface: the server got no HTTP/2 bytes.
     assert_eq!(within(5, saw_rx).await.unwrap(), 0, "no preface was sent");
 }
+
+/// A TLS server that requires a client certificate from the test CA, offers
+/// ALPN h2, and reports the handshake's outcome (the client certificate it
+/// saw, or the handshake error), then drops the connection.
+async fn mtls_server(
+    ca: &std::path::Path,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> (u16, tokio::sync::oneshot::Receiver<Result<Vec<u8>, String>>) {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(key).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let outcome = match acceptor.accept(tcp).await {
+            Ok(tls) => tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| c.as_ref().to_vec())
+                .ok_or_else(|| "no client certificate".to_owned()),
+            Err(e) => Err(e.to_string()),
+        };
+        let _ = tx.send(outcome);
+    });
+    (port, rx)
+}
+
+#[tokio::test]
+async fn mtls_presents_the_client_identity() {
+    let files = [
+        "tls/ca.pem",
+        "tls/server.pem",
+        "tls/server.key",
+        "tls/client.pem",
+        "tls/client.key",
+    ]
+    .map(peer_file);
+    let [Some(ca), Some(scert), Some(skey), Some(ccert), Some(ckey)] = files else {
+        return;
+    };
+    let ca_pem = std::fs::read(&ca).unwrap();
+    let call = |port: u16, tls: TlsConfig| async move {
+        let channel = Channel::builder(&format!("https://127.0.0.1:{port}"))
+            .unwrap()
+            .tls(tls)
+            .build();
+        within(
+            10,
+            channel.unary("/x.Y/Z", Request::new(Bytes::new()), BytesCodec),
+        )
+        .await
+    };
+
+    // With the identity: the server's handshake succeeds and it sees our certificate.
+    let (port, seen) = mtls_server(&ca, &scert, &skey).await;
+    let tls = TlsConfig::new()
+        .ca_pem(&ca_pem)
+        .unwrap()
+        .identity_pem(
+            &std::fs::read(&ccert).unwrap(),
+            &std::fs::read(&ckey).unwrap(),
+        )
+        .unwrap()
+        .server_name("foo.test.google.fr");
+    // The server hangs up right after the handshake: the call itself fails.
+    let _ = call(port, tls).await;
+    let ours = CertificateDer::from_pem_file(&ccert).unwrap();
+    assert_eq!(
+        within(5, seen).await.unwrap(),
+        Ok(ours.as_ref().to_vec()),
+        "the server saw our client certificate"
+    );
+
+    // Without it: the server refuses the handshake, and the call fails UNAVAILABLE.
+    let (port, seen) = mtls_server(&ca, &scert, &skey).await;
+    let tls = TlsConfig::new()
+        .ca_pem(&ca_pem)
+        .unwrap()
+        .server_name("foo.test.google.fr");
+    let err = call(port, tls).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    let refused = within(5, seen).await.unwrap();
+    assert!(
+        refused.is_err(),
+        "the server must refuse a client without a certificate: {refused:?}"
+    );
+
+    // A malformed identity is refused locally.
+    let bad = TlsConfig::new().identity_pem(b"not a pem", b"nor this");
+    assert_eq!(bad.unwrap_err().code(), Code::InvalidArgument);
+}
