@@ -8,71 +8,11 @@
 mod channel_support;
 
 use bytes::Bytes;
+use channel_support::peers::*;
 use channel_support::*;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use tether::{BytesCodec, Channel, Code, Request, TlsConfig};
-
-fn peers_dir() -> PathBuf {
-    match std::env::var_os("TETHER_PEERS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.peers"),
-    }
-}
-
-fn repo_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The peers' python, or None (skip) when not installed.
-fn python() -> Option<PathBuf> {
-    let py = peers_dir().join("venv/bin/python");
-    if py.exists() {
-        return Some(py);
-    }
-    if std::env::var("TETHER_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("peers required but {} is missing", py.display());
-    }
-    eprintln!(
-        "skipping: {} is missing (run scripts/install-peers.sh)",
-        py.display()
-    );
-    None
-}
-
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts a peer and waits for its "listening" line.
-async fn start(mut cmd: Command) -> Peer {
-    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("start peer");
-    let stdout = child.stdout.take().unwrap();
-    let peer = Peer(child);
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    });
-    let line = within(30, line).await.unwrap();
-    assert!(line.contains("listening"), "peer said {line:?}");
-    peer
-}
 
 #[tokio::test]
 async fn health_check_against_grpcio() {
@@ -123,10 +63,7 @@ async fn tls_empty_call_against_grpcio_interop_server() {
     let Some(py) = python() else { return };
     let ca = std::fs::read(peers_dir().join("tls/ca.pem")).expect("peers TLS CA");
     let port = free_port();
-    let mut cmd = Command::new(py);
-    cmd.arg(repo_dir().join("tests/peers/interop_server.py"))
-        .args(["--port", &port.to_string(), "--tls", "--lifetime", "60"]);
-    let _peer = start(cmd).await;
+    let _peer = grpcio_interop_tls(py, port).await;
     let tls = TlsConfig::new()
         .ca_pem(&ca)
         .unwrap()
@@ -179,10 +116,7 @@ async fn tls_empty_call_against_grpcio_interop_server() {
 async fn tls_wrong_ca_fails_unavailable() {
     let Some(py) = python() else { return };
     let port = free_port();
-    let mut cmd = Command::new(py);
-    cmd.arg(repo_dir().join("tests/peers/interop_server.py"))
-        .args(["--port", &port.to_string(), "--tls", "--lifetime", "60"]);
-    let _peer = start(cmd).await;
+    let _peer = grpcio_interop_tls(py, port).await;
     // webpki roots do not trust the test CA.
     let channel = Channel::builder(&format!("https://127.0.0.1:{port}"))
         .unwrap()

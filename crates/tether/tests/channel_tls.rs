@@ -7,57 +7,16 @@
 //! them these tests skip with a message unless `TETHER_REQUIRE_PEERS=1`.
 //! This file holds the only test that sets `SSL_CERT_FILE`, in its own process.
 
+mod channel_support;
+
 use bytes::Bytes;
+use channel_support::peers::*;
+use channel_support::within;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 use tether::{BytesCodec, Channel, Code, Request, TlsConfig};
-
-fn repo_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn peers_dir() -> PathBuf {
-    match std::env::var_os("TETHER_PEERS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => repo_dir().join(".peers"),
-    }
-}
-
-/// `.peers/<rel>` if it exists; otherwise skip (or fail when peers are required).
-fn peer_file(rel: &str) -> Option<PathBuf> {
-    let p = peers_dir().join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("TETHER_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("peers required but {} is missing", p.display());
-    }
-    eprintln!(
-        "skipping: {} is missing (run scripts/install-peers.sh)",
-        p.display()
-    );
-    None
-}
-
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn within<T>(secs: u64, f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(secs), f)
-        .await
-        .expect("timed out")
-}
 
 #[tokio::test]
 async fn native_roots_reads_the_system_store() {
@@ -83,30 +42,8 @@ async fn native_roots_reads_the_system_store() {
         "exactly the test CA, not the webpki roots"
     );
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(py)
-        .arg(repo_dir().join("tests/peers/interop_server.py"))
-        .args(["--port", &port.to_string(), "--tls", "--lifetime", "60"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the grpcio interop server");
-    let stdout = child.stdout.take().unwrap();
-    let _peer = Peer(child);
-    let line = within(
-        30,
-        tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(stdout).read_line(&mut line).unwrap();
-            line
-        }),
-    )
-    .await
-    .unwrap();
-    assert!(line.contains("listening"), "peer said {line:?}");
+    let port = free_port();
+    let _peer = grpcio_interop_tls(py, port).await;
 
     let channel = Channel::builder(&format!("https://127.0.0.1:{port}"))
         .unwrap()

@@ -2,6 +2,8 @@
 //! tether-h2's frame and HPACK encoders.
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod peers;
+
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::time::Duration;
 use tether_h2::frame::{

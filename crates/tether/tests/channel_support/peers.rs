@@ -1,0 +1,84 @@
+//! Real peers for the channel tests: where `.peers/` is, skipping (or
+//! failing, with `TETHER_REQUIRE_PEERS=1`) when something is missing, and
+//! server processes killed by pid when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// The repository root.
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `TETHER_PEERS_DIR`, or `<repo>/.peers` (scripts/install-peers.sh).
+pub fn peers_dir() -> PathBuf {
+    match std::env::var_os("TETHER_PEERS_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => repo_dir().join(".peers"),
+    }
+}
+
+/// `.peers/<rel>` if it exists; otherwise `None` (the test skips with a
+/// message), or a panic when `TETHER_REQUIRE_PEERS=1`.
+pub fn peer_file(rel: &str) -> Option<PathBuf> {
+    let p = peers_dir().join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var("TETHER_REQUIRE_PEERS").as_deref() == Ok("1") {
+        panic!("peers required but {} is missing", p.display());
+    }
+    eprintln!(
+        "skipping: {} is missing (run scripts/install-peers.sh)",
+        p.display()
+    );
+    None
+}
+
+/// The peers' Python (grpcio), or `None` (skip).
+pub fn python() -> Option<PathBuf> {
+    peer_file("venv/bin/python")
+}
+
+/// A free port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process we started; killed by pid when dropped.
+pub struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a peer and waits (at most 30 s) for its "listening" line.
+pub async fn start(mut cmd: Command) -> Peer {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("start peer");
+    let stdout = child.stdout.take().unwrap();
+    let peer = Peer(child);
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    });
+    let line = super::within(30, line).await.unwrap();
+    assert!(line.contains("listening"), "peer said {line:?}");
+    peer
+}
+
+/// The grpcio interop server (`tests/peers/interop_server.py`) over TLS on `port`.
+pub async fn grpcio_interop_tls(python: PathBuf, port: u16) -> Peer {
+    let mut cmd = Command::new(python);
+    cmd.arg(repo_dir().join("tests/peers/interop_server.py"))
+        .args(["--port", &port.to_string(), "--tls", "--lifetime", "60"]);
+    start(cmd).await
+}
