@@ -31,15 +31,12 @@ use std::fmt::Write as _;
 #[derive(Clone, Debug)]
 pub struct ClientGenerator {
     crate_path: String,
-    /// `None`: `{crate_path}::futures_core::Stream`.
-    stream_trait: Option<String>,
 }
 
 impl Default for ClientGenerator {
     fn default() -> Self {
         ClientGenerator {
             crate_path: "::tether".to_owned(),
-            stream_trait: None,
         }
     }
 }
@@ -48,8 +45,7 @@ impl Default for ClientGenerator {
 const RESERVED_METHODS: &[&str] = &["new", "channel", "into_channel"];
 
 impl ClientGenerator {
-    /// A generator with the default paths: `::tether`, and
-    /// `::tether::futures_core::Stream` for the `Stream` trait.
+    /// A generator with the default crate path, `::tether`.
     pub fn new() -> Self {
         Self::default()
     }
@@ -61,20 +57,11 @@ impl ClientGenerator {
         self
     }
 
-    /// The path of the `Stream` trait named in the docs of streaming
-    /// methods (default `{crate_path}::futures_core::Stream`). The bound
-    /// itself is `tether::IntoStreamingRequest`, whose streams implement
-    /// `futures_core::Stream` (the same trait `futures::Stream` re-exports).
-    pub fn stream_trait(mut self, path: &str) -> Self {
-        self.stream_trait = Some(path.to_owned());
-        self
-    }
-
+    /// The `Stream` trait named in the docs of client-streaming methods: the
+    /// bound itself is `tether::IntoStreamingRequest`, whose streams implement
+    /// `futures_core::Stream`, which tether re-exports.
     fn stream_trait_path(&self) -> String {
-        match &self.stream_trait {
-            Some(p) => p.clone(),
-            None => format!("{}::futures_core::Stream", self.crate_path),
-        }
+        format!("{}::futures_core::Stream", self.crate_path)
     }
 
     /// The Rust source of the client for `service` (what
@@ -285,7 +272,6 @@ mod tests {
     fn no_package_path_and_shapes() {
         let src = ClientGenerator::new()
             .crate_path("crate::t")
-            .stream_trait("S")
             .client_source(&service(
                 "",
                 vec![
@@ -299,7 +285,10 @@ mod tests {
         assert!(src.contains(".client_streaming(\n\"/Svc/B\""), "{src}");
         assert!(src.contains(".streaming(\n\"/Svc/C\""), "{src}");
         assert!(src.contains("crate::t::Response<crate::t::Streaming<super::Out>>"));
-        assert!(src.contains("any `S<Item = In> + Send + 'static`"), "{src}");
+        assert!(
+            src.contains("any `crate::t::futures_core::Stream<Item = In> + Send + 'static`"),
+            "{src}"
+        );
         assert!(
             src.contains("request: impl crate::t::IntoStreamingRequest<Message = In>,"),
             "{src}"
@@ -309,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn stream_trait_defaults_under_the_crate_path() {
+    fn stream_trait_is_named_under_the_crate_path() {
         let src = ClientGenerator::new()
             .crate_path("::t")
             .client_source(&service("p", vec![method("up", "Up", true, false)]));

@@ -92,14 +92,6 @@ impl Builder {
         self
     }
 
-    /// The path of the `Stream` trait named in the docs of streaming
-    /// methods (default `{crate_path}::futures_core::Stream`; see
-    /// [`ClientGenerator::stream_trait`]).
-    pub fn stream_trait(mut self, path: &str) -> Self {
-        self.generator = self.generator.stream_trait(path);
-        self
-    }
-
     /// Whether to print `cargo:rerun-if-changed` for every `.proto` file
     /// read, imports included (default `true`; these lines only matter in a
     /// build script).
