@@ -104,8 +104,14 @@ pub enum Event {
         /// The trailer fields.
         fields: Vec<HeaderField>,
     },
-    /// The stream ended abnormally: reset by the server, or by us because the
-    /// server broke a rule on it (`error` says which), or failed with the connection.
+    /// The stream ended abnormally. The fields tell the three cases apart:
+    /// - the server reset it: `remote: true`, `error: None`;
+    /// - we reset it because the server broke a rule: `remote: false`,
+    ///   `error: Some(..)` (stream scope; connection scope when a connection
+    ///   error ends every stream, and `Closed(Protocol)` follows);
+    /// - the connection died under it (end of file, keepalive timeout):
+    ///   `remote: false`, `error: None`, code CANCEL, and [`Event::Closed`]
+    ///   follows with the reason (the tests pin this: conn_basics a7).
     StreamReset {
         /// The stream.
         stream_id: StreamId,
