@@ -53,7 +53,10 @@ pub mod codec;
 pub mod connectivity;
 mod driver;
 pub mod grpc;
+pub(crate) mod lb;
 pub mod metadata;
+pub mod resolver;
+pub mod service_config;
 pub mod status;
 pub mod transport;
 
