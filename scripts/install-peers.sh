@@ -3,6 +3,8 @@
 # Everything lands under .peers/ (gitignored), except Debian packages.
 #
 #   - nghttpd (nghttp2-server, Debian): a non-gRPC HTTP/2 server
+#   - dnsmasq (dnsmasq-base, Debian: the binary only, no system DNS service), a DNS
+#     server on a loopback port for the dns: resolver tests (crates/tether/tests/channel_support/dns.rs)
 #   - C-core gRPC via Python grpcio (PyPI) in .peers/venv, with grpcio-tools;
 #     Python stubs generated from proto/ into .peers/py/ (tests/peers/interop_server.py uses them)
 #   - a test CA and a server certificate (openssl) in .peers/tls/
@@ -57,6 +59,12 @@ if ! command -v nghttpd >/dev/null 2>&1; then
     apt_install nghttp2-server
 fi
 command -v openssl >/dev/null 2>&1 || apt_install openssl
+
+# --- dnsmasq: the binary only (the `dnsmasq` package would start a system DNS server) ---
+if [ ! -x /usr/sbin/dnsmasq ] && ! command -v dnsmasq >/dev/null 2>&1; then
+    apt_install dnsmasq-base
+fi
+dnsmasq_bin=$(command -v dnsmasq 2>/dev/null || echo /usr/sbin/dnsmasq)
 
 # --- C-core: Python grpcio ---------------------------------------------------
 venv="$peers/venv"
@@ -199,7 +207,9 @@ if [ "$with_fuzz" = 1 ] && ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install -q --locked cargo-fuzz
 fi
 
-summary="nghttpd $(nghttpd --version 2>&1 | head -1 | awk '{print $NF}'), grpcio $("$venv/bin/python" -c 'import grpc; print(grpc.__version__)')"
+summary="nghttpd $(nghttpd --version 2>&1 | head -1 | awk '{print $NF}')"
+summary="$summary, dnsmasq $("$dnsmasq_bin" --version 2>/dev/null | head -1 | awk '{print $3}')"
+summary="$summary, grpcio $("$venv/bin/python" -c 'import grpc; print(grpc.__version__)')"
 if [ -x "$peers/bin/go-interop-server" ]; then
     summary="$summary, grpc-go 1.33.3 ($(go version | awk '{print $3}')) in .peers/bin"
 fi
