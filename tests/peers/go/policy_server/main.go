@@ -5,7 +5,10 @@
 // -test_service=false, grpc.testing.TestService (grpc-go's interop handlers).
 //
 // Built by scripts/install-peers.sh --with-go against Debian's grpc-go 1.33.3
-// (GOPATH mode). Listens on 127.0.0.1 only and exits after -lifetime.
+// (GOPATH mode). Listens on a loopback address (-host, 127.0.0.0/8 only, so
+// that several servers share a port on 127.0.0.2, .3, .4) and exits after
+// -lifetime. Every response carries the header `x-backend: <host:port>` (the
+// address it listens on), so a test sees which backend served each call.
 //
 // Health: "" and "tether.test" are SERVING, "tether.down" is NOT_SERVING.
 // SIGUSR1 sets "" and "tether.test" to NOT_SERVING, SIGUSR2 back to SERVING
@@ -13,6 +16,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -29,10 +33,12 @@ import (
 	"google.golang.org/grpc/interop"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/metadata"
 )
 
 var (
-	port                  = flag.Int("port", 0, "port on 127.0.0.1 (0: pick a free one and print it)")
+	host                  = flag.String("host", "127.0.0.1", "listen address, in 127.0.0.0/8 only")
+	port                  = flag.Int("port", 0, "port on -host (0: pick a free one and print it)")
 	minTime               = flag.Duration("min_time", 5*time.Minute, "keepalive enforcement: minimum interval between client pings")
 	permitWithoutStream   = flag.Bool("permit_without_stream", false, "keepalive enforcement: allow pings when no stream is open")
 	maxConnectionAge      = flag.Duration("max_connection_age", 0, "GOAWAY a connection after this long (0: never)")
@@ -47,10 +53,35 @@ var (
 	lifetime              = flag.Duration("lifetime", 300*time.Second, "exit after this long, whatever happens")
 )
 
+// backendHeader is the `x-backend` response header, set once the listener's
+// address is known.
+var backendHeader metadata.MD
+
+func unaryBackend(ctx context.Context, req interface{}, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (interface{}, error) {
+	if err := grpc.SetHeader(ctx, backendHeader); err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+func streamBackend(srv interface{}, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if err := ss.SetHeader(backendHeader); err != nil {
+		return err
+	}
+	return handler(srv, ss)
+}
+
 func main() {
 	flag.Parse()
 
+	ip := net.ParseIP(*host)
+	if ip == nil || ip.To4() == nil || ip.To4()[0] != 127 {
+		log.Fatalf("policy_server: -host %q: only addresses in 127.0.0.0/8 are allowed", *host)
+	}
+
 	opts := []grpc.ServerOption{
+		grpc.UnaryInterceptor(unaryBackend),
+		grpc.StreamInterceptor(streamBackend),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime:             *minTime,
 			PermitWithoutStream: *permitWithoutStream,
@@ -74,10 +105,11 @@ func main() {
 		opts = append(opts, grpc.Creds(creds))
 	}
 
-	lis, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", *port))
+	lis, err := net.Listen("tcp", net.JoinHostPort(ip.String(), fmt.Sprint(*port)))
 	if err != nil {
 		log.Fatalf("policy_server: listen: %v", err)
 	}
+	backendHeader = metadata.Pairs("x-backend", lis.Addr().String())
 	server := grpc.NewServer(opts...)
 
 	hs := health.NewServer()
