@@ -1,8 +1,14 @@
 //! A scripted raw-bytes HTTP/2 server for the channel tests, written with
-//! tether-h2's frame and HPACK encoders.
+//! tether-h2's frame and HPACK encoders; real peers in the submodules
+//! (`peers`: processes and `.peers/`; `dns`: dnsmasq; `backends`: grpc-go
+//! servers on 127.0.0.2..; `test_service`: calls that tell which backend
+//! served them).
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod backends;
+pub mod dns;
 pub mod peers;
+pub mod test_service;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::time::Duration;

@@ -53,6 +53,23 @@ pub fn free_port() -> u16 {
 /// A server process we started; killed by pid when dropped.
 pub struct Peer(Child);
 
+impl Peer {
+    /// Takes charge of `child`: it is killed when the `Peer` is dropped.
+    pub fn new(child: Child) -> Peer {
+        Peer(child)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Whether the process has exited (reaped if so).
+    pub fn exited(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(Some(_)))
+    }
+}
+
 impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.0.kill();
