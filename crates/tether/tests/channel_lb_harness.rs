@@ -17,8 +17,10 @@ use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig};
 use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::Resolver;
 use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tether::{Channel, Code};
+use tether::{Channel, ChannelEvent, Code};
 
 const CALL: Duration = Duration::from_secs(5);
 
@@ -170,4 +172,78 @@ fn the_policy_server_refuses_a_host_outside_loopback() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("127.0.0.0/8"), "-host {host}: {err}");
     }
+}
+
+#[test]
+fn held_call_requests_are_encoded_by_hand_correctly() {
+    // 2 x ResponseParameters { interval_us: 1 }.
+    assert_eq!(
+        &test_service::streaming_output_request(2, Duration::from_micros(1))[..],
+        b"\x12\x02\x10\x01\x12\x02\x10\x01"
+    );
+    // interval_us 1_000_000 is a 3-byte varint.
+    assert_eq!(
+        &test_service::streaming_output_request(1, Duration::from_secs(1))[..],
+        b"\x12\x04\x10\xc0\x84\x3d"
+    );
+}
+
+#[tokio::test]
+async fn the_age_flags_reach_the_server_it_sends_goaway() {
+    let Some(b) = Backends::start(
+        1,
+        &["-max_connection_age=300ms", "-max_connection_age_grace=10s"],
+    )
+    .await
+    else {
+        return;
+    };
+    let goaways = Arc::new(AtomicUsize::new(0));
+    let seen = goaways.clone();
+    let ch = Channel::builder(&b.http_target(0))
+        .unwrap()
+        .on_event(move |e| {
+            if matches!(e, ChannelEvent::GoAway { .. }) {
+                seen.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+        .build();
+    within(10, test_service::unary(&ch, true, CALL))
+        .await
+        .unwrap();
+    let t0 = Instant::now();
+    while goaways.load(Ordering::Relaxed) == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(3), "no GOAWAY");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_stream_limit_reaches_the_server_calls_beyond_it_wait() {
+    let Some(b) = Backends::start(1, &["-max_concurrent_streams=2"]).await else {
+        return;
+    };
+    let ch = Channel::builder(&b.http_target(0)).unwrap().build();
+    within(10, test_service::unary(&ch, true, CALL))
+        .await
+        .unwrap();
+    // 4 calls of 0.5 s on one connection allowing 2 streams: two rounds.
+    let t0 = Instant::now();
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let ch = ch.clone();
+            tokio::spawn(async move {
+                test_service::held(&ch, 5, Duration::from_millis(100), CALL).await
+            })
+        })
+        .collect();
+    for c in calls {
+        let (_, n) = within(10, c).await.unwrap().unwrap();
+        assert_eq!(n, 5);
+    }
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(950),
+        "took {took:?}: the limit did not apply"
+    );
 }
