@@ -7,6 +7,12 @@
 // The channel wires these in (work in progress on this branch).
 #![allow(dead_code)]
 
+mod list;
+mod outbox;
+mod rng;
+#[cfg(test)]
+mod testing;
+
 use crate::connectivity::ConnectivityState;
 use crate::resolver::Address;
 use crate::status::Status;
