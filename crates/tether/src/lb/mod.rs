@@ -9,9 +9,14 @@
 
 mod list;
 mod outbox;
+mod pick_first;
 mod rng;
 #[cfg(test)]
 mod testing;
+
+// The channel builds its policy from these (not wired yet on this branch).
+#[allow(unused_imports)]
+pub(crate) use pick_first::PickFirst;
 
 use crate::connectivity::ConnectivityState;
 use crate::resolver::Address;
