@@ -7,6 +7,20 @@
 // The channel wires these in (work in progress on this branch).
 #![allow(dead_code)]
 
+mod list;
+mod outbox;
+mod pick_first;
+mod rng;
+mod round_robin;
+#[cfg(test)]
+mod testing;
+
+// The channel builds its policy from these (not wired yet on this branch).
+#[allow(unused_imports)]
+pub(crate) use pick_first::PickFirst;
+#[allow(unused_imports)]
+pub(crate) use round_robin::RoundRobin;
+
 use crate::connectivity::ConnectivityState;
 use crate::resolver::Address;
 use crate::status::Status;
