@@ -9,6 +9,18 @@
 //! in its own source of addresses (a service registry, a Kubernetes
 //! Endpoints watcher) by implementing [`Resolver`].
 
+mod dns;
+mod manual;
+mod passthrough;
+mod schedule;
+mod static_list;
+mod target;
+
+pub use dns::DnsResolver;
+pub use manual::ManualResolver;
+pub use schedule::{DnsConfig, DnsRefresh};
+pub use target::{ParsedTarget, Target};
+
 use crate::status::Status;
 use std::fmt;
 use std::net::SocketAddr;
@@ -62,8 +74,13 @@ pub struct ResolverListener {
 }
 
 impl ResolverListener {
-    /// A listener and the receiving end (for the channel, and for tests).
-    pub(crate) fn new() -> (ResolverListener, mpsc::UnboundedReceiver<Report>) {
+    /// A listener and the receiving end of its reports: what the channel
+    /// uses, and what a test of a [`Resolver`] (or a program driving one
+    /// outside a channel) reads.
+    pub fn new() -> (
+        ResolverListener,
+        mpsc::UnboundedReceiver<Result<Resolution, Status>>,
+    ) {
         let (tx, rx) = mpsc::unbounded_channel();
         (ResolverListener { tx }, rx)
     }
@@ -123,4 +140,65 @@ pub trait Resolver: Send + 'static {
     /// The channel asks for a fresh resolution. Rate limiting is the
     /// resolver's business (the DNS resolver honours a minimum interval).
     fn resolve_now(&mut self);
+}
+
+/// The resolver of a parsed target: DNS (configured by `dns`), a static
+/// list (`ipv4:`, `ipv6:`, `unix:`), or passthrough.
+// The channel (the lead's module) calls this once it resolves targets.
+#[allow(dead_code)]
+pub(crate) fn for_target(target: &Target, dns: &DnsConfig) -> Box<dyn Resolver> {
+    match target {
+        Target::Dns { server, host, port } => {
+            Box::new(DnsResolver::new(host.clone(), *port, *server, dns.clone()))
+        }
+        Target::Ipv4(list) | Target::Ipv6(list) => Box::new(static_list::StaticResolver::new(
+            list.iter().copied().map(Address::Tcp).collect(),
+        )),
+        Target::Unix(path) => Box::new(static_list::StaticResolver::new(vec![Address::Unix(
+            path.clone(),
+        )])),
+        Target::Passthrough { host, port } => Box::new(passthrough::resolver(host.clone(), *port)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn first_report(target: &str) -> Resolution {
+        let parsed = Target::parse(target).unwrap();
+        let mut resolver = for_target(&parsed.target, &DnsConfig::default());
+        let (listener, mut rx) = ResolverListener::new();
+        resolver.start(listener);
+        rx.recv().await.unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_scheme_gets_its_resolver() {
+        let tcp = |s: &str| Address::Tcp(s.parse().unwrap());
+        let cases = [
+            (
+                "ipv4:127.0.0.1:1,127.0.0.2",
+                vec![tcp("127.0.0.1:1"), tcp("127.0.0.2:443")],
+            ),
+            ("ipv6:[::1]:5", vec![tcp("[::1]:5")]),
+            (
+                "unix:///tmp/x.sock",
+                vec![Address::Unix("/tmp/x.sock".into())],
+            ),
+            (
+                "passthrough:///h:7",
+                vec![Address::Name {
+                    host: "h".into(),
+                    port: 7,
+                }],
+            ),
+            // DNS of an IP literal: no query.
+            ("dns:///127.0.0.9:8", vec![tcp("127.0.0.9:8")]),
+            ("http://[::1]", vec![tcp("[::1]:80")]),
+        ];
+        for (target, addresses) in cases {
+            assert_eq!(first_report(target).await.addresses, addresses, "{target}");
+        }
+    }
 }
