@@ -1,9 +1,10 @@
 //! `tether`: a gRPC client for Rust, written from the bytes up.
 //!
-//! [`Channel`] is the entry point: a lazy, cheap-to-clone connection to a
-//! target (`http://`, `https://` with TLS and ALPN `h2`, `unix:`), driven by
-//! one tokio task per connection, with the four call types (unary, server
-//! streaming, client streaming, bidirectional). Streaming calls take a bare
+//! [`Channel`] is the entry point: a lazy, cheap-to-clone virtual connection
+//! to a target (`dns:`, `ipv4:`, `unix:`, `http://`, `https://` with TLS and
+//! ALPN `h2`...), load-balanced over the target's addresses (pick_first or
+//! round_robin), with one tokio task per connection and the four call
+//! types (unary, server streaming, client streaming, bidirectional). Streaming calls take a bare
 //! message stream or a [`Request`] around one ([`IntoStreamingRequest`]).
 //! [`ChannelBuilder::on_event`] reports every [`ChannelEvent`] (state
 //! changes, connections, PING round-trip times, GOAWAYs, keepalive
@@ -41,7 +42,16 @@
 //!   core's stream events into headers, messages and a final status;
 //! - [`backoff`] (low level): connection backoff per the gRPC specification.
 //!
-//! - [`transport`]: the target URI and [`TlsConfig`].
+//! Around it, the channel's parts:
+//!
+//! - [`resolver`]: targets (`dns:`, `ipv4:`, `ipv6:`, `unix:`,
+//!   `passthrough:`), the DNS resolver and its refresh knobs, and the
+//!   [`resolver::Resolver`] trait an application implements to bring its
+//!   own addresses;
+//! - [`service_config`]: gRPC service config JSON (load-balancing policy,
+//!   per-method timeout, wait-for-ready and message size limits);
+//! - [`channel`]: the channel, its builder, events and subchannel snapshots;
+//! - [`transport`]: TLS settings ([`TlsConfig`]).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
@@ -58,6 +68,7 @@ pub mod metadata;
 pub mod resolver;
 pub mod service_config;
 pub mod status;
+mod subchannel;
 pub mod transport;
 
 pub use channel::{Channel, ChannelBuilder, ChannelEvent};

@@ -221,7 +221,7 @@ async fn closed_port_goes_transient_failure_and_backs_off() {
     channel.state(true);
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut seen = vec![channel.state(false)];
-    while seen.len() < 4 {
+    while seen.len() < 2 {
         let from = *seen.last().unwrap();
         assert!(
             channel.wait_for_state_change(from, deadline).await,
@@ -234,11 +234,25 @@ async fn closed_port_goes_transient_failure_and_backs_off() {
         [
             ConnectivityState::Connecting,
             ConnectivityState::TransientFailure,
-            ConnectivityState::Connecting,
-            ConnectivityState::TransientFailure
         ]
     );
-    // Fail-fast calls fail at once in TRANSIENT_FAILURE.
+    // gRFC A62: TRANSIENT_FAILURE is sticky. The subchannel keeps retrying
+    // on its backoff (CONNECTING, TRANSIENT_FAILURE, ...) but the channel
+    // does not flip back to CONNECTING (which made fail-fast calls wait).
+    let retries_deadline = Instant::now() + Duration::from_millis(600);
+    assert!(
+        !channel
+            .wait_for_state_change(ConnectivityState::TransientFailure, retries_deadline)
+            .await,
+        "left TRANSIENT_FAILURE: {:?}",
+        channel.state(false)
+    );
+    let subs = channel.subchannels();
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    let last = subs[0].last_error.as_ref().expect("a last error");
+    assert!(last.message().contains("failed to connect"), "{last}");
+    // Fail-fast calls fail at once in TRANSIENT_FAILURE, with the error.
+    let start = Instant::now();
     let err = within(
         5,
         channel.unary("/a.B/C", Request::new(Bytes::new()), BytesCodec),
@@ -246,6 +260,12 @@ async fn closed_port_goes_transient_failure_and_backs_off() {
     .await
     .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable);
+    assert!(err.message().contains("failed to connect"), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        start.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -156,16 +156,26 @@ async fn a_dropped_connection_is_reported_and_reconnects_through_transient_failu
         )
     })
     .await;
-    // It comes back on the same port: TRANSIENT_FAILURE -> CONNECTING -> READY.
+    // It comes back on the same port: TRANSIENT_FAILURE -> READY (sticky
+    // TRANSIENT_FAILURE, gRFC A62: the retries in between show on the
+    // subchannel, not the channel).
     let l = tokio::net::TcpListener::bind(addr).await.unwrap();
     let _server = within(5, accept(&l)).await;
     wait_for(&seen, |e| {
         *e == state(
             ConnectivityState::TransientFailure,
-            ConnectivityState::Connecting,
+            ConnectivityState::Ready,
         )
     })
     .await;
+    assert!(
+        !seen.lock().unwrap().contains(&state(
+            ConnectivityState::TransientFailure,
+            ConnectivityState::Connecting
+        )),
+        "{:?}",
+        seen.lock().unwrap()
+    );
     let deadline = Instant::now() + Duration::from_secs(5);
     while channel.state(false) != ConnectivityState::Ready {
         assert!(

@@ -1,22 +1,32 @@
 //! Building a channel.
 
+use super::control::{Control, ResolverSource};
 use super::events::{ChannelEvent, Events, Hook};
-use super::subchannel::Inner;
-use super::Channel;
+use super::shared::ChannelShared;
+use super::{Channel, Handle};
 use crate::backoff::BackoffConfig;
 use crate::connectivity::ConnectivityState;
 use crate::grpc::framing::{DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE};
 use crate::grpc::{request::user_agent, Scheme};
+use crate::resolver::{DnsConfig, Resolver, Target};
+use crate::service_config::{LbConfig, ServiceConfig};
 use crate::status::Status;
-use crate::transport::{Target, TlsConfig};
+use crate::transport::{Security, TlsConfig};
 use bytes::Bytes;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tether_h2::Keepalive;
 
+/// The default idle timeout (as in gRPC).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
 /// Options of a [`Channel`]; [`ChannelBuilder::build`] makes it (lazily).
 pub struct ChannelBuilder {
-    target: Target,
+    source: Source,
+    target: String,
+    /// `https://`: TLS by default.
+    tls_default: bool,
+    default_authority: String,
     tls: Option<TlsConfig>,
     keepalive: Option<Keepalive>,
     backoff: BackoffConfig,
@@ -27,6 +37,16 @@ pub struct ChannelBuilder {
     http2: tether_h2::Config,
     authority: Option<String>,
     hooks: Vec<Hook>,
+    dns: DnsConfig,
+    lb: Option<LbConfig>,
+    service_config: Option<ServiceConfig>,
+    max_connections: usize,
+    idle_timeout: Option<Duration>,
+}
+
+enum Source {
+    Target(Target),
+    Custom(Box<dyn Resolver>),
 }
 
 impl std::fmt::Debug for ChannelBuilder {
@@ -43,14 +63,41 @@ impl std::fmt::Debug for ChannelBuilder {
             .field("http2", &self.http2)
             .field("authority", &self.authority)
             .field("on_event", &self.hooks.len())
+            .field("dns", &self.dns)
+            .field("load_balancing", &self.lb)
+            .field("service_config", &self.service_config)
+            .field("max_connections_per_subchannel", &self.max_connections)
+            .field("idle_timeout", &self.idle_timeout)
             .finish()
     }
 }
 
 impl ChannelBuilder {
     pub(super) fn new(target: &str) -> Result<Self, Status> {
-        Ok(ChannelBuilder {
-            target: Target::parse(target)?,
+        let parsed = Target::parse(target)?;
+        Ok(ChannelBuilder::common(
+            Source::Target(parsed.target),
+            target.to_owned(),
+            parsed.authority,
+            parsed.tls,
+        ))
+    }
+
+    pub(super) fn with_resolver(authority: &str, resolver: Box<dyn Resolver>) -> Self {
+        ChannelBuilder::common(
+            Source::Custom(resolver),
+            format!("custom resolver for {authority}"),
+            authority.to_owned(),
+            false,
+        )
+    }
+
+    fn common(source: Source, target: String, authority: String, tls_default: bool) -> Self {
+        ChannelBuilder {
+            source,
+            target,
+            tls_default,
+            default_authority: authority,
             tls: None,
             keepalive: None,
             backoff: BackoffConfig::default(),
@@ -61,7 +108,12 @@ impl ChannelBuilder {
             http2: tether_h2::Config::default(),
             authority: None,
             hooks: Vec::new(),
-        })
+            dns: DnsConfig::default(),
+            lb: None,
+            service_config: None,
+            max_connections: 1,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+        }
     }
 
     /// TLS settings (an `https://` target uses [`TlsConfig::default`],
@@ -155,32 +207,86 @@ impl ChannelBuilder {
         self
     }
 
+    /// The load-balancing policy (pick_first by default). A service config
+    /// from the resolver (DNS TXT, when enabled) takes precedence.
+    pub fn load_balancing(mut self, lb: LbConfig) -> Self {
+        self.lb = Some(lb);
+        self
+    }
+
+    /// The default service config (gRPC service config JSON): its
+    /// `loadBalancingConfig` and its `methodConfig` (`timeout`,
+    /// `waitForReady`, `maxRequestMessageBytes`,
+    /// `maxResponseMessageBytes`). Bad JSON, a wrong type or an
+    /// unsupported policy is INVALID_ARGUMENT naming the JSON path.
+    ///
+    /// ```
+    /// # fn f() -> Result<(), tether::Status> {
+    /// let channel = tether::Channel::builder("dns:///my-service.default.svc.cluster.local:50051")?
+    ///     .default_service_config(r#"{
+    ///         "loadBalancingConfig": [{"round_robin": {}}],
+    ///         "methodConfig": [{"name": [{"service": "pkg.Svc"}], "timeout": "2s"}]
+    ///     }"#)?
+    ///     .build();
+    /// # let _ = channel; Ok(()) }
+    /// ```
+    pub fn default_service_config(mut self, json: &str) -> Result<Self, Status> {
+        self.service_config = Some(ServiceConfig::parse(json)?);
+        Ok(self)
+    }
+
+    /// DNS resolution: minimum interval between re-resolutions (30 s),
+    /// refresh while healthy (by TTL, clamped to [30 s, 5 min]), service
+    /// config from TXT records (off). See [`DnsConfig`].
+    pub fn dns(mut self, dns: DnsConfig) -> Self {
+        self.dns = dns;
+        self
+    }
+
+    /// How many connections a subchannel may open to its address when
+    /// every one it has is at the server's MAX_CONCURRENT_STREAMS (gRFC
+    /// A105); 1 (the default) never opens a second one.
+    pub fn max_connections_per_subchannel(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// With no call for this long, the channel goes IDLE: its connections
+    /// close and its resolver stops; the next call reconnects. 30 minutes
+    /// by default; `None` never.
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
     /// The channel, IDLE: nothing connects before the first call.
     pub fn build(self) -> Channel {
-        let tls = match (&self.target, self.tls) {
-            (
-                Target::Tcp {
-                    scheme: Scheme::Https,
-                    ..
-                },
-                None,
-            ) => Some(TlsConfig::default()),
-            (Target::Tcp { .. }, tls) => tls,
-            (Target::Unix { .. }, _) => None,
+        let is_unix = matches!(self.source, Source::Target(Target::Unix(_)));
+        let tls = match (self.tls, self.tls_default) {
+            _ if is_unix => None,
+            (Some(t), _) => Some(t),
+            (None, true) => Some(TlsConfig::default()),
+            (None, false) => None,
         };
         let scheme = if tls.is_some() {
             Scheme::Https
         } else {
-            self.target.scheme()
+            Scheme::Http
         };
-        let server_name = tls
-            .as_ref()
-            .and_then(|t| t.server_name_override().map(str::to_owned));
-        let tls = tls.map(|t| t.client_config());
-        let authority = Bytes::from(
-            self.authority
-                .unwrap_or_else(|| self.target.authority().to_owned()),
-        );
+        let authority = self.authority.unwrap_or(self.default_authority);
+        let host = host_of(&authority).to_owned();
+        let security = match tls {
+            None => Security::Plaintext,
+            Some(t) => match t.client_config() {
+                Ok(config) => Security::Tls {
+                    config,
+                    server_name: t
+                        .server_name_override()
+                        .map_or_else(|| host.clone(), str::to_owned),
+                },
+                Err(status) => Security::Broken(status),
+            },
+        };
         let mut http2 = self.http2;
         if self.keepalive.is_some() {
             http2.keepalive = self.keepalive;
@@ -189,21 +295,58 @@ impl ChannelBuilder {
         if let Some(t) = self.connect_timeout {
             backoff.min_connect_timeout = t;
         }
-        let inner = Inner::new(
-            self.target,
-            tls,
-            server_name,
-            scheme,
-            authority,
-            user_agent(self.user_agent.as_deref()),
-            self.max_recv,
-            self.max_send,
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let (ctl, rx) = tokio::sync::mpsc::unbounded_channel();
+        let default_lb = self
+            .lb
+            .or_else(|| {
+                self.service_config
+                    .as_ref()
+                    .and_then(|c| c.load_balancing.clone())
+            })
+            .unwrap_or(LbConfig::PickFirst {
+                shuffle_address_list: false,
+            });
+        let shared = Arc::new(ChannelShared::new(
+            security,
             http2,
             backoff,
+            self.max_connections,
             Events::new(self.hooks),
+            ctl,
+            self.service_config.clone(),
+            seed,
+        ));
+        let source = match self.source {
+            Source::Target(target) => ResolverSource::Target {
+                target,
+                dns: self.dns,
+            },
+            Source::Custom(r) => ResolverSource::Custom(Some(r)),
+        };
+        let control = Control::new(
+            shared.clone(),
+            rx,
+            source,
+            default_lb,
+            self.service_config,
+            host,
+            self.idle_timeout,
         );
         Channel {
-            inner: Arc::new(inner),
+            inner: Arc::new(Handle {
+                shared,
+                control: Mutex::new(Some(control)),
+                target: self.target,
+                scheme,
+                authority: Bytes::from(authority),
+                user_agent: user_agent(self.user_agent.as_deref()),
+                max_recv: self.max_recv,
+                max_send: self.max_send,
+            }),
         }
     }
 
@@ -211,14 +354,18 @@ impl ChannelBuilder {
     /// the connection error when the first attempt fails.
     pub async fn connect(self) -> Result<Channel, Status> {
         let channel = self.build();
-        let mut rx = channel.inner.subscribe();
+        let mut rx = channel.inner.shared.state.subscribe();
         channel.state(true);
         loop {
             let state = *rx.borrow_and_update();
             match state {
                 ConnectivityState::Ready => return Ok(channel),
                 ConnectivityState::TransientFailure | ConnectivityState::Shutdown => {
-                    return Err(channel.inner.last_error());
+                    let picker = channel.inner.shared.picker.load();
+                    return Err(match &**picker {
+                        super::picker::Picker::Fail(status) => status.clone(),
+                        _ => Status::unavailable("channel closed"),
+                    });
                 }
                 _ => {}
             }
@@ -229,10 +376,20 @@ impl ChannelBuilder {
     }
 }
 
-// Inner::new takes many arguments by design (it is one constructor call).
+/// The host part of an authority (`host:port`, `[v6]:port`, `host`), for
+/// the TLS server name.
+fn host_of(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(h, _)| h);
+    }
+    match authority.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    }
+}
+
 #[allow(dead_code)]
 fn _assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<Channel>();
-    is::<Arc<Inner>>();
 }

@@ -96,11 +96,10 @@ impl Channel {
         codec: &mut C,
         unary: bool,
     ) -> Result<ActiveCall, Status> {
-        let deadline = request.effective_deadline();
-        let wait_for_ready = request.wait_for_ready();
+        let (deadline, wait_for_ready, max_send, max_recv) = self.call_settings(path, &request);
         let (message, metadata) = request.into_parts();
         let mut body = BytesMut::new();
-        encode_message(codec, &message, &mut body, self.max_send_message_size())?;
+        encode_message(codec, &message, &mut body, max_send)?;
         drop(message);
         let head = self.request_head(path, metadata, deadline);
         let opts = CallOptions {
@@ -111,6 +110,7 @@ impl Channel {
             },
             deadline,
             wait_for_ready,
+            max_recv,
             retryable: true,
         };
         ActiveCall::start(self, head, Some(body.freeze()), opts).await
@@ -128,26 +128,52 @@ impl Channel {
         C: Codec,
         S: futures_core::Stream<Item = C::Encode> + Send + 'static,
     {
-        let deadline = request.effective_deadline();
-        let wait_for_ready = request.wait_for_ready();
+        let (deadline, wait_for_ready, max_send, max_recv) = self.call_settings(path, &request);
         let (stream, metadata) = request.into_parts();
         let head = self.request_head(path, metadata, deadline);
         let opts = CallOptions {
             cardinality,
             deadline,
             wait_for_ready,
+            max_recv,
             retryable: false,
         };
         let call = ActiveCall::start(self, head, None, opts).await?;
         let (slot, conn) = call.attempt();
-        tokio::spawn(pump_requests(
-            slot,
-            conn,
-            stream,
-            codec,
-            self.max_send_message_size(),
-        ));
+        tokio::spawn(pump_requests(slot, conn, stream, codec, max_send));
         Ok(call)
+    }
+}
+
+impl Channel {
+    /// The deadline, wait-for-ready and largest request message of a call
+    /// to `path`: the request's, tightened by the service config's
+    /// `methodConfig` (the shorter timeout and the smaller limit win;
+    /// `waitForReady: true` applies to calls that did not ask for it).
+    fn call_settings<T>(
+        &self,
+        path: &str,
+        request: &Request<T>,
+    ) -> (Option<tokio::time::Instant>, bool, usize, usize) {
+        let mut deadline = request.effective_deadline();
+        let mut wait_for_ready = request.wait_for_ready();
+        let mut max_send = self.max_send_message_size();
+        let mut max_recv = self.max_recv_message_size();
+        let config = self.shared().service_config.load();
+        if let Some(m) = (**config).as_ref().and_then(|c| c.method_config(path)) {
+            if let Some(t) = m.timeout {
+                let d = tokio::time::Instant::now() + t;
+                deadline = Some(deadline.map_or(d, |r| r.min(d)));
+            }
+            wait_for_ready |= m.wait_for_ready == Some(true);
+            if let Some(n) = m.max_request_message_bytes {
+                max_send = max_send.min(n);
+            }
+            if let Some(n) = m.max_response_message_bytes {
+                max_recv = max_recv.min(n);
+            }
+        }
+        (deadline, wait_for_ready, max_send, max_recv)
     }
 }
 

@@ -44,6 +44,26 @@ pub enum ChannelEvent {
         /// The debug data, lossily decoded as UTF-8.
         debug: String,
     },
+    /// A subchannel (one address) changed state.
+    SubchannelState {
+        /// Its address (`ip:port`, `unix:/path`).
+        address: String,
+        /// The state before.
+        from: ConnectivityState,
+        /// The state now.
+        to: ConnectivityState,
+    },
+    /// The resolver reported addresses.
+    Resolved {
+        /// The addresses, in the resolver's order.
+        addresses: Vec<String>,
+    },
+    /// The resolver failed (the last good addresses are kept), or its
+    /// service config was invalid and ignored.
+    ResolutionFailed {
+        /// Why.
+        error: String,
+    },
     /// The server said `too_many_pings`: the keepalive time of new
     /// connections was doubled to `time` (gRFC A8).
     KeepaliveDoubled {
@@ -69,6 +89,20 @@ impl fmt::Display for ChannelEvent {
                     write!(f, "GOAWAY {code} {debug:?}")
                 }
             }
+            ChannelEvent::SubchannelState { address, from, to } => {
+                write!(f, "subchannel {address} {from} -> {to}")
+            }
+            ChannelEvent::Resolved { addresses } => {
+                write!(f, "resolved {} address", addresses.len())?;
+                if addresses.len() != 1 {
+                    write!(f, "es")?;
+                }
+                if !addresses.is_empty() {
+                    write!(f, ": {}", addresses.join(", "))?;
+                }
+                Ok(())
+            }
+            ChannelEvent::ResolutionFailed { error } => write!(f, "resolution failed: {error}"),
             ChannelEvent::KeepaliveDoubled { time } => {
                 write!(f, "keepalive time doubled to {time:?} (too_many_pings)")
             }

@@ -8,6 +8,7 @@ use crate::driver::slot::{Slot, RECV_BACKLOG, SEND_BACKLOG};
 use crate::driver::{Command, ConnHandle};
 use crate::grpc::{encode_message, CallRecv, Cardinality, RecvEvent, RequestHead};
 use crate::status::Status;
+use crate::subchannel::conn::Lease;
 use bytes::{Bytes, BytesMut};
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
@@ -23,6 +24,8 @@ pub(crate) struct CallOptions {
     pub(crate) cardinality: Cardinality,
     pub(crate) deadline: Option<Instant>,
     pub(crate) wait_for_ready: bool,
+    /// The largest response message accepted.
+    pub(crate) max_recv: usize,
     /// Unary and server-streaming calls hold their whole request and can be
     /// retried on another connection.
     pub(crate) retryable: bool,
@@ -32,7 +35,8 @@ pub(crate) struct CallOptions {
 pub(crate) struct ActiveCall {
     channel: Channel,
     slot: Arc<Slot>,
-    conn: ConnHandle,
+    /// The attempt's place on its connection.
+    lease: Lease,
     opts: CallOptions,
     sleep: Option<Pin<Box<Sleep>>>,
     retries_left: u8,
@@ -52,19 +56,27 @@ impl ActiveCall {
         body: Option<Bytes>,
         opts: CallOptions,
     ) -> Result<ActiveCall, Status> {
-        let slot = Arc::new(Slot::new(head, body, new_recv(channel, &opts)));
-        let conn = channel.pick(opts.wait_for_ready, opts.deadline).await?;
+        let slot = Arc::new(Slot::new(head, body, new_recv(&opts)));
+        let shared = channel.shared();
+        shared.call_started();
+        let lease = match channel.pick(opts.wait_for_ready, opts.deadline).await {
+            Ok(lease) => lease,
+            Err(status) => {
+                shared.call_ended();
+                return Err(status);
+            }
+        };
         let sleep = opts.deadline.map(|d| Box::pin(tokio::time::sleep_until(d)));
         let call = ActiveCall {
             channel: channel.clone(),
             slot,
-            conn,
+            lease,
             opts,
             sleep,
             retries_left: TRANSPARENT_RETRIES,
             finished: false,
         };
-        if !call.conn.send(Command::Open(call.slot.clone())) {
+        if !call.conn().send(Command::Open(call.slot.clone())) {
             call.slot.lock().retry = true;
         }
         Ok(call)
@@ -72,7 +84,11 @@ impl ActiveCall {
 
     /// The attempt's slot and connection (for the request pump).
     pub(crate) fn attempt(&self) -> (Arc<Slot>, ConnHandle) {
-        (self.slot.clone(), self.conn.clone())
+        (self.slot.clone(), self.conn().clone())
+    }
+
+    fn conn(&self) -> &ConnHandle {
+        self.lease.handle()
     }
 
     /// The next event; after a [`RecvEvent::Status`] nothing follows.
@@ -119,7 +135,7 @@ impl ActiveCall {
             st.collect();
             st.done = true;
             drop(st);
-            self.conn.send(Command::Reset(self.slot.clone()));
+            self.conn().send(Command::Reset(self.slot.clone()));
             st = self.slot.lock();
         }
         if let Some(event) = st.queue.pop_front() {
@@ -132,7 +148,7 @@ impl ActiveCall {
                         && !st.done
                     {
                         st.release_asked = true;
-                        self.conn.send(Command::Release(self.slot.clone()));
+                        self.conn().send(Command::Release(self.slot.clone()));
                     }
                 }
                 RecvEvent::Status(_) => self.finished = true,
@@ -165,14 +181,14 @@ impl ActiveCall {
         let slot = Arc::new(Slot::new(
             self.slot.head.clone(),
             self.slot.body.clone(),
-            new_recv(&self.channel, &self.opts),
+            new_recv(&self.opts),
         ));
         self.slot = slot;
-        self.conn = self
+        self.lease = self
             .channel
             .pick(self.opts.wait_for_ready, self.opts.deadline)
             .await?;
-        if !self.conn.send(Command::Open(self.slot.clone())) {
+        if !self.conn().send(Command::Open(self.slot.clone())) {
             self.slot.lock().retry = true;
         }
         Ok(())
@@ -194,7 +210,7 @@ impl ActiveCall {
         st.done = true;
         st.wake_sender();
         drop(st);
-        self.conn.send(Command::Reset(self.slot.clone()));
+        self.conn().send(Command::Reset(self.slot.clone()));
     }
 }
 
@@ -204,12 +220,12 @@ impl Drop for ActiveCall {
             // Dropped before its end: RST_STREAM CANCEL.
             self.cancel();
         }
+        self.channel.shared().call_ended();
     }
 }
 
-fn new_recv(channel: &Channel, opts: &CallOptions) -> CallRecv {
-    let mut recv =
-        CallRecv::new(opts.cardinality).with_max_message_size(channel.max_recv_message_size());
+fn new_recv(opts: &CallOptions) -> CallRecv {
+    let mut recv = CallRecv::new(opts.cardinality).with_max_message_size(opts.max_recv);
     if let Some(d) = opts.deadline {
         recv = recv.with_deadline(d.into_std());
     }

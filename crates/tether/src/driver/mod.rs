@@ -54,6 +54,9 @@ pub(crate) enum Command {
 pub(crate) trait Owner: Send + Sync {
     /// The server's first SETTINGS arrived.
     fn connected(&self, conn: u64);
+    /// The server's SETTINGS_MAX_CONCURRENT_STREAMS (`None`: unlimited), at
+    /// its first SETTINGS and whenever it changes.
+    fn max_concurrent_streams(&self, conn: u64, max: Option<u32>);
     /// The server sent GOAWAY: open no new streams here.
     fn going_away(&self, conn: u64, info: &tether_h2::GoAwayInfo);
     /// The connection ended.
@@ -73,6 +76,13 @@ impl ConnHandle {
     /// The connection's number within its channel.
     pub(crate) fn id(&self) -> u64 {
         self.id
+    }
+
+    /// A handle with no driver behind it (benchmarks and tests): commands
+    /// land in the returned receiver.
+    pub(crate) fn detached(id: u64) -> (ConnHandle, mpsc::UnboundedReceiver<Command>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (ConnHandle { id, tx }, rx)
     }
 
     /// Sends a command; false when the driver has exited.
@@ -168,11 +178,6 @@ impl Driver {
                     ..
                 } = &mut self;
                 poll_fn(|cx| {
-                    if !*rx_closed {
-                        if let Poll::Ready(cmd) = rx.poll_recv(cx) {
-                            return Poll::Ready(Wake::Command(cmd));
-                        }
-                    }
                     if !wbuf.is_empty() {
                         match Pin::new(&mut *io).poll_write(cx, wbuf) {
                             Poll::Ready(Ok(n)) if n > 0 => return Poll::Ready(Wake::Wrote(n)),
@@ -192,6 +197,14 @@ impl Driver {
                         }
                         Poll::Ready(Err(_)) => return Poll::Ready(Wake::ReadFailed),
                         Poll::Pending => {}
+                    }
+                    // Commands after the socket: a stream is not opened on
+                    // a connection whose end of file is already here (the
+                    // call is then retried elsewhere, never having left).
+                    if !*rx_closed {
+                        if let Poll::Ready(cmd) = rx.poll_recv(cx) {
+                            return Poll::Ready(Wake::Command(cmd));
+                        }
                     }
                     if deadline.is_some() && sleep.as_mut().poll(cx).is_ready() {
                         return Poll::Ready(Wake::Timer);

@@ -103,9 +103,16 @@ impl Driver {
                 }
                 return;
             }
-            Event::Connected(_) => {
+            Event::Connected(settings) => {
                 if let Some(owner) = self.owner() {
+                    owner.max_concurrent_streams(self.id, settings.max_concurrent_streams);
                     owner.connected(self.id);
+                }
+                return;
+            }
+            Event::SettingsChanged(settings) => {
+                if let Some(owner) = self.owner() {
+                    owner.max_concurrent_streams(self.id, settings.max_concurrent_streams);
                 }
                 return;
             }

@@ -4,9 +4,6 @@
 //! new picker). They do no I/O and read no clock, like the HTTP/2 core, so
 //! they are tested under a virtual clock without a runtime.
 
-// The channel wires these in (work in progress on this branch).
-#![allow(dead_code)]
-
 mod list;
 mod outbox;
 mod pick_first;
@@ -16,9 +13,7 @@ mod round_robin;
 mod testing;
 
 // The channel builds its policy from these (not wired yet on this branch).
-#[allow(unused_imports)]
 pub(crate) use pick_first::PickFirst;
-#[allow(unused_imports)]
 pub(crate) use round_robin::RoundRobin;
 
 use crate::connectivity::ConnectivityState;

@@ -96,6 +96,13 @@ pub(crate) struct PickFirst {
 }
 
 impl PickFirst {
+    /// Numbers subchannels from `first` (a channel that replaces its
+    /// policy keeps the new ids apart from the old ones).
+    pub(crate) fn with_first_id(mut self, first: u64) -> Self {
+        self.next_id = first;
+        self
+    }
+
     /// A pick_first policy; `shuffle` is `shuffle_address_list` (A62) and
     /// `seed` fixes its shuffles.
     pub(crate) fn new(shuffle: bool, seed: u64) -> PickFirst {
@@ -117,6 +124,7 @@ impl PickFirst {
     }
 
     /// Sets the Happy Eyeballs connection attempt delay (250 ms by default).
+    #[allow(dead_code)] // the tests set it; the channel uses the default
     pub(crate) fn with_connection_attempt_delay(mut self, delay: Duration) -> PickFirst {
         self.attempt_delay = delay;
         self

@@ -52,6 +52,13 @@ pub(crate) struct RoundRobin {
 }
 
 impl RoundRobin {
+    /// Numbers subchannels from `first` (a channel that replaces its
+    /// policy keeps the new ids apart from the old ones).
+    pub(crate) fn with_first_id(mut self, first: u64) -> Self {
+        self.next_id = first;
+        self
+    }
+
     /// A round_robin policy; `seed` fixes where its pickers start.
     pub(crate) fn new(seed: u64) -> RoundRobin {
         RoundRobin {

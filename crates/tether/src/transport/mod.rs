@@ -1,10 +1,9 @@
-//! Transports: TCP (with TCP_NODELAY), TLS over TCP (tokio-rustls, ALPN
-//! `h2` required) and Unix domain sockets, behind one enum.
+//! Transports: connect one resolved address over TCP (with TCP_NODELAY),
+//! TLS over TCP (tokio-rustls, ALPN `h2` required) or a Unix domain socket,
+//! behind one enum.
 
-mod target;
 mod tls;
 
-pub use target::Target;
 pub use tls::TlsConfig;
 
 use crate::status::Status;
@@ -31,49 +30,67 @@ pub(crate) enum Io {
     Unix(UnixStream),
 }
 
-impl Io {
-    /// The peer's address (`ip:port`), for events and logs; `None` for a
-    /// Unix socket (its path is the target's).
-    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        match self {
-            Io::Tcp(s) => s.peer_addr().ok(),
-            Io::Tls(s) => s.get_ref().0.peer_addr().ok(),
-            #[cfg(unix)]
-            Io::Unix(_) => None,
-        }
-    }
+/// How a channel secures its connections: TLS with a client configuration
+/// and the name to verify, or plaintext.
+#[derive(Clone, Debug)]
+pub(crate) enum Security {
+    /// h2c with prior knowledge.
+    Plaintext,
+    /// TLS; `server_name` is the name the certificate must carry.
+    Tls {
+        config: Arc<rustls::ClientConfig>,
+        server_name: String,
+    },
+    /// TLS was asked for but its configuration is unusable: every connect
+    /// fails with this status.
+    Broken(Status),
 }
 
-/// Opens a transport to `target`: resolves the host (every address is tried
-/// in order), connects, and runs the TLS handshake when `tls` is set.
-pub(crate) async fn connect(
-    target: &Target,
-    tls: Option<&Arc<rustls::ClientConfig>>,
-    server_name: Option<&str>,
+/// Opens a transport to one resolved address: connects (a `Name` is looked
+/// up by the system first, every answer tried in order), then runs the TLS
+/// handshake when `security` asks for it.
+pub(crate) async fn connect_address(
+    address: &crate::resolver::Address,
+    security: &Security,
 ) -> Result<Io, Status> {
-    match target {
+    use crate::resolver::Address;
+    let tcp = match address {
         #[cfg(unix)]
-        Target::Unix { path } => {
+        Address::Unix(path) => {
             let stream = UnixStream::connect(path).await.map_err(|e| {
                 Status::unavailable(format!("failed to connect to unix:{}: {e}", path.display()))
             })?;
-            Ok(Io::Unix(stream))
+            return Ok(Io::Unix(stream));
         }
         #[cfg(not(unix))]
-        Target::Unix { .. } => Err(Status::unavailable("unix sockets are not supported here")),
-        Target::Tcp { host, port, .. } => {
-            let tcp = connect_tcp(host, *port).await?;
-            match tls {
-                None => Ok(Io::Tcp(tcp)),
-                Some(config) => {
-                    let name = server_name.unwrap_or(host);
-                    tls::handshake(config, name, tcp)
-                        .await
-                        .map(|s| Io::Tls(Box::new(s)))
-                }
-            }
+        Address::Unix(_) => return Err(Status::unavailable("unix sockets are not supported here")),
+        Address::Tcp(addr) => {
+            let stream = TcpStream::connect(addr)
+                .await
+                .map_err(|e| Status::unavailable(format!("failed to connect to {addr}: {e}")))?;
+            nodelay(stream)?
         }
+        Address::Name { host, port } => connect_tcp(host, *port).await?,
+    };
+    match security {
+        Security::Plaintext => Ok(Io::Tcp(tcp)),
+        Security::Tls {
+            config,
+            server_name,
+        } => tls::handshake(config, server_name, tcp)
+            .await
+            .map(|s| Io::Tls(Box::new(s))),
+        Security::Broken(status) => Err(status.clone()),
     }
+}
+
+/// Small frames (PING ACKs, WINDOW_UPDATEs, unary requests) must not wait
+/// for Nagle's algorithm.
+fn nodelay(stream: TcpStream) -> Result<TcpStream, Status> {
+    stream
+        .set_nodelay(true)
+        .map_err(|e| Status::unavailable(format!("failed to set TCP_NODELAY: {e}")))?;
+    Ok(stream)
 }
 
 async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Status> {
@@ -83,14 +100,7 @@ async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Status> {
     let mut last = None;
     for addr in addrs {
         match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                // Small frames (PING ACKs, WINDOW_UPDATEs, unary requests)
-                // must not wait for Nagle's algorithm.
-                stream
-                    .set_nodelay(true)
-                    .map_err(|e| Status::unavailable(format!("failed to set TCP_NODELAY: {e}")))?;
-                return Ok(stream);
-            }
+            Ok(stream) => return nodelay(stream),
             Err(e) => last = Some(format!("failed to connect to {addr}: {e}")),
         }
     }

@@ -28,14 +28,12 @@ const NAME: &str = "svc.test";
 
 /// DNS re-resolution driven by the 1 s TTL dnsmasq gives, no rate limit.
 fn dns_every_second() -> DnsConfig {
-    DnsConfig {
-        min_resolution_interval: Duration::ZERO,
-        refresh: DnsRefresh::Ttl {
+    DnsConfig::default()
+        .with_min_resolution_interval(Duration::ZERO)
+        .with_refresh(DnsRefresh::Ttl {
             min: Duration::from_secs(1),
             max: Duration::from_secs(1),
-        },
-        ..DnsConfig::default()
-    }
+        })
 }
 
 /// Everything the channel reported, in order.
@@ -212,6 +210,14 @@ async fn pick_first_sticks_then_fails_over_when_its_backend_dies() {
     .await;
 
     b.kill(dead);
+    // A call racing the kill may go out on the dying connection and fail
+    // (nothing proves the server did not see it, so no transparent retry);
+    // the failover is about the calls after the channel noticed.
+    wait_for_subchannels(&ch, 5, "the dead connection noticed", |s| {
+        !s.iter()
+            .any(|s| s.address.to_string() == first && s.state == ConnectivityState::Ready)
+    })
+    .await;
     let served = within(10, unary(&ch, true, CALL)).await.unwrap();
     assert_ne!(served, first, "a call went to the killed backend");
     assert!(b.index_of(&served).is_some(), "{served}");

@@ -1,0 +1,177 @@
+//! What a channel's handle, its control task and its subchannels share:
+//! connection settings, the published picker and state, observability.
+
+use super::events::{ChannelEvent, Events};
+use super::picker::Picker;
+use crate::backoff::BackoffConfig;
+use crate::connectivity::ConnectivityState;
+use crate::lb::SubchannelId;
+use crate::service_config::ServiceConfig;
+use crate::status::Status;
+use crate::subchannel::Subchannel;
+use crate::transport::Security;
+use arc_swap::ArcSwap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tether_h2::Keepalive;
+use tokio::sync::{mpsc, watch};
+
+/// What the control task is told.
+#[derive(Debug)]
+pub(crate) enum ControlMsg {
+    /// A call (or `state(true)`) wants the channel out of IDLE.
+    ExitIdle,
+    /// A subchannel's state changed.
+    SubchannelState {
+        id: SubchannelId,
+        state: ConnectivityState,
+        error: Option<Status>,
+    },
+    /// Fresh addresses wanted (a connection failed or got GOAWAY).
+    ResolveNow,
+    /// `Channel::reset_connect_backoff`.
+    ResetBackoff,
+    /// `Channel::close`, or the last handle was dropped.
+    Close,
+}
+
+/// Shared by the handle, the control task and the subchannels.
+pub(crate) struct ChannelShared {
+    pub(crate) security: Security,
+    pub(crate) http2: tether_h2::Config,
+    pub(crate) backoff: BackoffConfig,
+    pub(crate) max_connections: usize,
+    pub(crate) events: Events,
+    pub(crate) ctl: mpsc::UnboundedSender<ControlMsg>,
+    /// How calls are routed now (read without a lock).
+    pub(crate) picker: ArcSwap<Picker>,
+    /// Bumped after each new picker (calls waiting for one watch it).
+    pub(crate) picker_gen: watch::Sender<u64>,
+    pub(crate) state: watch::Sender<ConnectivityState>,
+    /// The service config in force (default or from the resolver).
+    pub(crate) service_config: ArcSwap<Option<ServiceConfig>>,
+    /// Calls in flight, and when the last one ended (ms since `epoch`),
+    /// for the idle timeout.
+    pub(crate) calls: AtomicUsize,
+    pub(crate) last_call_ms: AtomicU64,
+    pub(crate) epoch: Instant,
+    seed: u64,
+    keepalive: Mutex<Option<Keepalive>>,
+    rtt: Mutex<Option<Duration>>,
+    /// The subchannels, for snapshots.
+    pub(crate) subchannels: Mutex<Vec<Arc<Subchannel>>>,
+}
+
+impl ChannelShared {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        security: Security,
+        http2: tether_h2::Config,
+        backoff: BackoffConfig,
+        max_connections: usize,
+        events: Events,
+        ctl: mpsc::UnboundedSender<ControlMsg>,
+        service_config: Option<ServiceConfig>,
+        seed: u64,
+    ) -> ChannelShared {
+        ChannelShared {
+            keepalive: Mutex::new(http2.keepalive),
+            security,
+            http2,
+            backoff,
+            max_connections: max_connections.max(1),
+            events,
+            ctl,
+            picker: ArcSwap::from_pointee(Picker::Idle),
+            picker_gen: watch::Sender::new(0),
+            state: watch::Sender::new(ConnectivityState::Idle),
+            service_config: ArcSwap::from_pointee(service_config),
+            calls: AtomicUsize::new(0),
+            last_call_ms: AtomicU64::new(0),
+            epoch: crate::driver::now(),
+            seed,
+            rtt: Mutex::new(None),
+            subchannels: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A seed for jitter and shuffles.
+    pub(crate) fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The keepalive of new connections.
+    pub(crate) fn keepalive(&self) -> Option<Keepalive> {
+        *lock(&self.keepalive)
+    }
+
+    /// gRFC A8: a GOAWAY `too_many_pings` doubles the keepalive time of new
+    /// connections.
+    pub(crate) fn double_keepalive(&self) {
+        let mut ka = lock(&self.keepalive);
+        if let Some(ka) = ka.as_mut() {
+            ka.time = ka
+                .time
+                .saturating_mul(2)
+                .min(Duration::from_secs(u32::MAX.into()));
+            eprintln!(
+                "tether: server sent GOAWAY too_many_pings; keepalive time doubled to {:?}",
+                ka.time
+            );
+            self.events
+                .push(ChannelEvent::KeepaliveDoubled { time: ka.time });
+        }
+    }
+
+    pub(crate) fn rtt(&self) -> Option<Duration> {
+        *lock(&self.rtt)
+    }
+
+    pub(crate) fn set_rtt(&self, rtt: Duration) {
+        *lock(&self.rtt) = Some(rtt);
+    }
+
+    /// Publishes a new picker and the channel's state.
+    /// Publishes a new picker and the channel's state (nothing after
+    /// SHUTDOWN, which is final).
+    pub(crate) fn publish(&self, state: ConnectivityState, picker: Picker) {
+        let mut picker = Some(picker);
+        self.state.send_if_modified(|cur| {
+            let from = *cur;
+            if from == ConnectivityState::Shutdown {
+                return false;
+            }
+            if let Some(p) = picker.take() {
+                self.picker.store(Arc::new(p));
+            }
+            if from == state {
+                return false;
+            }
+            *cur = state;
+            // Queued under the watch's lock: in the order of the changes.
+            self.events
+                .push(ChannelEvent::StateChanged { from, to: state });
+            true
+        });
+        if picker.is_none() {
+            self.picker_gen.send_modify(|g| *g += 1);
+        }
+    }
+
+    /// A call starts (idle timeout bookkeeping).
+    pub(crate) fn call_started(&self) {
+        self.calls.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A call ended.
+    pub(crate) fn call_ended(&self) {
+        let ms = self.epoch.elapsed().as_millis() as u64;
+        self.last_call_ms.store(ms, Ordering::Relaxed);
+        self.calls.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,102 @@
+//! One connection of a subchannel as the call path sees it: its driver
+//! handle, how many calls it carries, the server's stream limit, and a
+//! [`Lease`] that holds one stream's place on it.
+
+use super::Subchannel;
+use crate::driver::ConnHandle;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// A READY connection.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) handle: ConnHandle,
+    /// Calls leased on it (in flight).
+    load: AtomicUsize,
+    /// The server's SETTINGS_MAX_CONCURRENT_STREAMS (`usize::MAX`: none).
+    max_streams: AtomicUsize,
+    /// The server sent GOAWAY: no new calls here.
+    draining: AtomicBool,
+}
+
+impl Conn {
+    pub(crate) fn new(handle: ConnHandle, max_streams: Option<u32>) -> Conn {
+        Conn {
+            handle,
+            load: AtomicUsize::new(0),
+            max_streams: AtomicUsize::new(limit(max_streams)),
+            draining: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.handle.id()
+    }
+
+    pub(crate) fn load(&self) -> usize {
+        self.load.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn max_streams(&self) -> usize {
+        self.max_streams.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_max_streams(&self, max: Option<u32>) {
+        self.max_streams.store(limit(max), Ordering::Relaxed);
+    }
+
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes a stream's place if the connection has room under the
+    /// server's limit.
+    pub(crate) fn try_acquire(&self) -> bool {
+        let max = self.max_streams();
+        let prev = self.load.fetch_add(1, Ordering::AcqRel);
+        if prev < max {
+            return true;
+        }
+        self.load.fetch_sub(1, Ordering::AcqRel);
+        false
+    }
+
+    /// Takes a place whatever the limit (the core queues the stream).
+    pub(crate) fn acquire(&self) {
+        self.load.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+fn limit(max: Option<u32>) -> usize {
+    max.map_or(usize::MAX, |m| m as usize)
+}
+
+/// One call's place on a connection; gives it back when dropped (and wakes
+/// calls waiting for room on the subchannel).
+#[derive(Debug)]
+pub(crate) struct Lease {
+    conn: Arc<Conn>,
+    sub: Arc<Subchannel>,
+}
+
+impl Lease {
+    /// For a connection whose place was already taken.
+    pub(crate) fn new(conn: Arc<Conn>, sub: Arc<Subchannel>) -> Lease {
+        Lease { conn, sub }
+    }
+
+    pub(crate) fn handle(&self) -> &ConnHandle {
+        &self.conn.handle
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.conn.load.fetch_sub(1, Ordering::AcqRel);
+        self.sub.room_freed();
+    }
+}

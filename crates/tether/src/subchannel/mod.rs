@@ -1,0 +1,295 @@
+//! A subchannel: one address, its connections, its backoff and its
+//! connectivity state (grpc/grpc `doc/connectivity-semantics-and-api.md`).
+//!
+//! - It connects only when its policy asks ([`Subchannel::connect`]), then
+//!   retries with the connection backoff (`doc/connection-backoff.md`)
+//!   until READY: CONNECTING, TRANSIENT_FAILURE, CONNECTING...
+//! - A READY subchannel that loses its connection goes IDLE and waits for
+//!   the policy to ask again.
+//! - A graceful GOAWAY starts a replacement connection at once while the
+//!   old one drains (connect-before-drain): the subchannel stays READY and
+//!   calls that arrive meanwhile wait for the replacement.
+//! - When every connection is at the server's MAX_CONCURRENT_STREAMS it
+//!   opens another, up to the channel's `max_connections_per_subchannel`
+//!   (gRFC A105); calls wait for room meanwhile.
+//!
+//! Calls pick a connection without taking the subchannel's lock: READY
+//! connections are published as a snapshot ([`ArcSwap`]).
+
+pub(crate) mod conn;
+mod connect;
+
+use crate::backoff::Backoff;
+use crate::channel::shared::{ChannelShared, ControlMsg};
+use crate::channel::ChannelEvent;
+use crate::connectivity::ConnectivityState;
+use crate::lb::SubchannelId;
+use crate::resolver::Address;
+use crate::status::Status;
+use arc_swap::ArcSwap;
+use conn::{Conn, Lease};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+use tokio::sync::{oneshot, Notify};
+
+/// One address of the channel.
+pub(crate) struct Subchannel {
+    pub(crate) id: SubchannelId,
+    pub(crate) address: Address,
+    shared: Arc<ChannelShared>,
+    /// Itself, for the driver callbacks (which get `&self`).
+    me: Weak<Subchannel>,
+    /// Wakes a connect loop waiting out its backoff (reset, shutdown).
+    kick: Notify,
+    /// The connections that take new calls (READY, not draining).
+    ready: ArcSwap<Vec<Arc<Conn>>>,
+    /// Woken when a connection gains room, a connection becomes READY, or
+    /// the subchannel stops being usable.
+    room: Notify,
+    /// Calls waiting on `room`.
+    waiters: AtomicUsize,
+    st: Mutex<SubState>,
+}
+
+impl fmt::Debug for Subchannel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subchannel")
+            .field("id", &self.id)
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+/// The mutable part of a subchannel.
+struct SubState {
+    state: ConnectivityState,
+    /// Every live connection, draining ones included.
+    conns: Vec<Arc<Conn>>,
+    /// The main connect loop is running.
+    connecting: bool,
+    /// The connect loop replaces a connection that received GOAWAY: the
+    /// subchannel stays READY during its first attempt.
+    replacing: bool,
+    /// Extra connection attempts in flight (A105).
+    growing: usize,
+    /// Attempts waiting for the server's first SETTINGS, by connection id.
+    pending: HashMap<u64, oneshot::Sender<()>>,
+    /// SETTINGS_MAX_CONCURRENT_STREAMS seen before the connection was
+    /// published, by connection id.
+    early_limits: HashMap<u64, Option<u32>>,
+    backoff: Backoff,
+    next_conn: u64,
+    last_error: Option<Status>,
+    rtt: Option<Duration>,
+    /// Removed by the policy (or the channel closed): no new connection.
+    removed: bool,
+}
+
+/// What a call gets from [`Subchannel::pick`].
+pub(crate) enum Pick {
+    /// A place on a connection.
+    Lease(Lease),
+    /// A connection is coming (replacement or A105): wait for room.
+    Wait,
+    /// Not usable now (no READY connection).
+    Unavailable,
+}
+
+/// A read-only view of one subchannel (see `Channel::subchannels`).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SubchannelSnapshot {
+    /// Its address.
+    pub address: Address,
+    /// Its connectivity state.
+    pub state: ConnectivityState,
+    /// Its live connections (draining ones included).
+    pub connections: usize,
+    /// Calls in flight on its connections.
+    pub streams_in_flight: usize,
+    /// The last connection error, if the last attempt failed.
+    pub last_error: Option<Status>,
+    /// The latest PING round-trip time on one of its connections.
+    pub rtt: Option<Duration>,
+}
+
+impl Subchannel {
+    pub(crate) fn new(id: SubchannelId, address: Address, shared: Arc<ChannelShared>) -> Arc<Self> {
+        let seed = shared.seed() ^ id.0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let backoff = Backoff::new(shared.backoff, seed);
+        Arc::new_cyclic(|me| Subchannel {
+            id,
+            address,
+            shared,
+            me: me.clone(),
+            kick: Notify::new(),
+            ready: ArcSwap::from_pointee(Vec::new()),
+            room: Notify::new(),
+            waiters: AtomicUsize::new(0),
+            st: Mutex::new(SubState {
+                state: ConnectivityState::Idle,
+                conns: Vec::new(),
+                connecting: false,
+                replacing: false,
+                growing: 0,
+                pending: HashMap::new(),
+                early_limits: HashMap::new(),
+                backoff,
+                next_conn: 0,
+                last_error: None,
+                rtt: None,
+                removed: false,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SubState> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A place on a connection with room: the first under the server's
+    /// limit; when all are full, another connection is opened if the
+    /// channel allows (the call waits for it), else the least loaded one
+    /// takes the call (the HTTP/2 core queues the stream).
+    pub(crate) fn pick(self: &Arc<Self>) -> Pick {
+        let ready = self.ready.load();
+        let mut least: Option<&Arc<Conn>> = None;
+        for conn in ready.iter() {
+            if conn.try_acquire() {
+                return Pick::Lease(Lease::new(conn.clone(), self.clone()));
+            }
+            if least.map_or(true, |l| conn.load() < l.load()) {
+                least = Some(conn);
+            }
+        }
+        let Some(least) = least else {
+            let st = self.lock();
+            return if st.state == ConnectivityState::Ready && st.connecting && !st.removed {
+                Pick::Wait
+            } else {
+                Pick::Unavailable
+            };
+        };
+        // Every connection is at the server's MAX_CONCURRENT_STREAMS.
+        if self.grow() {
+            return Pick::Wait;
+        }
+        least.acquire();
+        Pick::Lease(Lease::new(least.clone(), self.clone()))
+    }
+
+    /// Starts another connection when the channel allows one more (A105);
+    /// true if one is on its way.
+    fn grow(self: &Arc<Self>) -> bool {
+        let mut st = self.lock();
+        if st.removed || st.state != ConnectivityState::Ready {
+            return false;
+        }
+        let live = st.conns.iter().filter(|c| !c.is_draining()).count();
+        if live + st.growing + usize::from(st.connecting) < self.shared.max_connections {
+            st.growing += 1;
+            drop(st);
+            self.spawn_extra();
+            return true;
+        }
+        st.growing > 0
+    }
+
+    /// A call gave its place back: wake calls waiting for room.
+    pub(crate) fn room_freed(&self) {
+        if self.waiters.load(Ordering::Acquire) > 0 {
+            self.room.notify_waiters();
+        }
+    }
+
+    /// Waits until room may have appeared (or `until` passes); the caller
+    /// picks again. Registered before the re-check, so no wake-up is lost.
+    pub(crate) async fn wait_for_room(self: &Arc<Self>, until: tokio::time::Instant) {
+        let notified = self.room.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        self.waiters.fetch_add(1, Ordering::AcqRel);
+        let _ = tokio::time::timeout_at(until, notified).await;
+        self.waiters.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Publishes the connections that take new calls.
+    fn publish(&self, st: &SubState) {
+        let ready: Vec<Arc<Conn>> = st
+            .conns
+            .iter()
+            .filter(|c| !c.is_draining())
+            .cloned()
+            .collect();
+        self.ready.store(Arc::new(ready));
+        self.room.notify_waiters();
+    }
+
+    /// Sets the state; reports a change to the channel (its policy) and as
+    /// an event.
+    fn set_state(&self, st: &mut SubState, to: ConnectivityState) {
+        let from = st.state;
+        if from == to || st.removed {
+            return;
+        }
+        st.state = to;
+        self.shared.events.push(ChannelEvent::SubchannelState {
+            address: self.address.to_string(),
+            from,
+            to,
+        });
+        let error = (to == ConnectivityState::TransientFailure)
+            .then(|| st.last_error.clone())
+            .flatten();
+        let _ = self.shared.ctl.send(ControlMsg::SubchannelState {
+            id: self.id,
+            state: to,
+            error,
+        });
+        self.room.notify_waiters();
+    }
+
+    /// Removed by the policy or the channel: no new calls or connections;
+    /// calls in flight finish, then each connection closes (its driver
+    /// ends once no call holds it).
+    pub(crate) fn shutdown(&self) {
+        let mut st = self.lock();
+        st.removed = true;
+        st.conns.clear();
+        st.pending.clear();
+        self.ready.store(Arc::new(Vec::new()));
+        drop(st);
+        self.room.notify_waiters();
+        self.kick.notify_waiters();
+    }
+
+    /// Skips the current backoff: a subchannel waiting to retry retries now.
+    pub(crate) fn reset_backoff(&self) {
+        self.lock().backoff.reset();
+        self.kick.notify_waiters();
+    }
+
+    /// Makes the subchannel READY on `conn` without a driver or a report
+    /// to the channel (benchmarks and tests).
+    pub(crate) fn install_ready(&self, conn: Arc<Conn>) {
+        let mut st = self.lock();
+        st.conns.push(conn);
+        st.state = ConnectivityState::Ready;
+        self.publish(&st);
+    }
+
+    pub(crate) fn snapshot(&self) -> SubchannelSnapshot {
+        let st = self.lock();
+        SubchannelSnapshot {
+            address: self.address.clone(),
+            state: st.state,
+            connections: st.conns.len(),
+            streams_in_flight: st.conns.iter().map(|c| c.load()).sum(),
+            last_error: st.last_error.clone(),
+            rtt: st.rtt,
+        }
+    }
+}
