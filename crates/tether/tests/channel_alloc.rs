@@ -191,9 +191,11 @@ fn idle_connection_live_heap() {
     server.join().unwrap();
     let per_conn = live / (IDLE_CONNS as isize - 1);
     eprintln!("idle READY connection: {per_conn} live bytes (channel included)");
-    // Measured: about 6,200 bytes (target 16 KiB). Small margin.
+    // Measured: about 13,000 bytes with the load-balancing channel (a
+    // control task, a picker, a subchannel and their queues around each
+    // connection; 6,200 before it). The target is 16 KiB.
     assert!(
-        per_conn <= 8 * 1024,
+        per_conn <= 16 * 1024,
         "{per_conn} live bytes per idle connection"
     );
 }

@@ -385,6 +385,7 @@ async fn a105_opens_connections_up_to_the_limit_when_streams_are_saturated() {
     let ch = Channel::builder(&b.ipv4_target(&[0]))
         .unwrap()
         .max_connections_per_subchannel(5)
+        .extra_connection_idle_timeout(Duration::from_millis(500))
         .build();
     // Connected, and the server's SETTINGS (MAX_CONCURRENT_STREAMS 2) known.
     within(10, unary(&ch, true, CALL)).await.unwrap();
@@ -424,6 +425,14 @@ async fn a105_opens_connections_up_to_the_limit_when_streams_are_saturated() {
         took < Duration::from_millis(2500),
         "10 held calls took {took:?}"
     );
+    // Once idle for the extra-connection timeout, the four extra
+    // connections close; the first stays and still serves.
+    wait_for_subchannels(&ch, 5, "back to one connection", |s| {
+        s.len() == 1 && s[0].connections == 1
+    })
+    .await;
+    assert_eq!(ch.state(false), ConnectivityState::Ready);
+    within(10, unary(&ch, false, CALL)).await.unwrap();
 }
 
 // f. A server that ages its connections out (GOAWAY every second, long

@@ -14,7 +14,6 @@ use tether::resolver::{
     Address, DnsConfig, DnsRefresh, DnsResolver, Resolution, Resolver, ResolverListener, Target,
 };
 use tether::{Code, Status};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 const SERVICE_CONFIG: &str = r#"[{"serviceConfig":{"loadBalancingConfig":[{"round_robin":{}}]}}]"#;
 
@@ -152,10 +151,7 @@ fn free_udp_port() -> u16 {
 }
 
 /// A resolver of `target` (which must be `dns:`) with `config`, started.
-fn start(
-    target: &str,
-    config: DnsConfig,
-) -> (DnsResolver, UnboundedReceiver<Result<Resolution, Status>>) {
+fn start(target: &str, config: DnsConfig) -> (DnsResolver, tether::resolver::ResolverReports) {
     let parsed = Target::parse(target).unwrap();
     let Target::Dns { server, host, port } = parsed.target else {
         panic!("not a dns target: {target}");
@@ -168,9 +164,7 @@ fn start(
 }
 
 /// The next report, within 5 s.
-async fn next(
-    rx: &mut UnboundedReceiver<Result<Resolution, Status>>,
-) -> Result<Resolution, Status> {
+async fn next(rx: &mut tether::resolver::ResolverReports) -> Result<Resolution, Status> {
     tokio::time::timeout(Duration::from_secs(5), rx.recv())
         .await
         .expect("a report within 5 s")

@@ -41,6 +41,7 @@ pub struct ChannelBuilder {
     lb: Option<LbConfig>,
     service_config: Option<ServiceConfig>,
     max_connections: usize,
+    extra_idle: Duration,
     idle_timeout: Option<Duration>,
 }
 
@@ -112,6 +113,7 @@ impl ChannelBuilder {
             lb: None,
             service_config: None,
             max_connections: 1,
+            extra_idle: super::shared::DEFAULT_EXTRA_IDLE,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
         }
     }
@@ -251,6 +253,15 @@ impl ChannelBuilder {
         self
     }
 
+    /// How long an extra connection opened for
+    /// [`ChannelBuilder::max_connections_per_subchannel`] stays open
+    /// without calls before it closes (30 s by default). The first
+    /// connection of a subchannel stays until the channel's idle timeout.
+    pub fn extra_connection_idle_timeout(mut self, d: Duration) -> Self {
+        self.extra_idle = d;
+        self
+    }
+
     /// With no call for this long, the channel goes IDLE: its connections
     /// close and its resolver stops; the next call reconnects. 30 minutes
     /// by default; `None` never.
@@ -310,7 +321,7 @@ impl ChannelBuilder {
             .unwrap_or(LbConfig::PickFirst {
                 shuffle_address_list: false,
             });
-        let shared = Arc::new(ChannelShared::new(
+        let mut shared = ChannelShared::new(
             security,
             http2,
             backoff,
@@ -319,7 +330,9 @@ impl ChannelBuilder {
             ctl,
             self.service_config.clone(),
             seed,
-        ));
+        );
+        shared.extra_idle = self.extra_idle;
+        let shared = Arc::new(shared);
         let source = match self.source {
             Source::Target(target) => ResolverSource::Target {
                 target,

@@ -9,9 +9,10 @@ use super::shared::{lock, ChannelShared, ControlMsg};
 use super::ChannelEvent;
 use crate::connectivity::ConnectivityState;
 use crate::lb::{self, Action, PickerSpec, Policy, SubchannelId};
-use crate::resolver::{self, DnsConfig, Report, Resolution, Resolver, ResolverListener, Target};
+use crate::resolver::{
+    self, DnsConfig, Report, Resolution, Resolver, ResolverListener, ResolverReports, Target,
+};
 use crate::service_config::{LbConfig, ServiceConfig};
-use crate::status::Status;
 use crate::subchannel::Subchannel;
 use std::collections::HashMap;
 use std::future::{poll_fn, Future};
@@ -34,7 +35,7 @@ pub(crate) struct Control {
     rx: mpsc::UnboundedReceiver<ControlMsg>,
     source: ResolverSource,
     resolver: Option<Box<dyn Resolver>>,
-    reports: Option<mpsc::UnboundedReceiver<Report>>,
+    reports: Option<ResolverReports>,
     /// The latest good resolution (fed to a new policy).
     resolution: Option<Resolution>,
     /// The policy configured in code or by the default service config.
@@ -155,7 +156,7 @@ impl Control {
             ControlMsg::SubchannelState { id, state, error } => {
                 if self.subs.contains_key(&id) {
                     if let Some(p) = &mut self.policy {
-                        p.subchannel_state(id, state, error.as_ref(), now);
+                        p.subchannel_state(id, state, error.as_deref(), now);
                     }
                 }
             }
@@ -247,21 +248,29 @@ impl Control {
         }
     }
 
-    /// A service config from the resolver (TXT): a valid one replaces the
-    /// default; an invalid one is reported and the last good one kept.
-    fn apply_service_config(&mut self, txt: Option<&str>, now: Instant) {
-        let parsed = match txt {
+    /// A service config from the resolver: a valid one replaces the
+    /// default (its policy wins over the one set in code); none means the
+    /// default again; an invalid one is reported and the last good one
+    /// kept. DNS TXT text (a JSON array of choices, gRFC A2) is narrowed to
+    /// the choice for this client first; anything else is taken as one
+    /// service config.
+    fn apply_service_config(&mut self, text: Option<&str>, now: Instant) {
+        let parsed = match text {
             None => Ok(None),
-            Some(txt) => {
+            Some(text) if text.trim_start().starts_with('[') => {
                 self.rolls = self.rolls.wrapping_mul(6364136223846793005).wrapping_add(1);
                 let roll = ((self.rolls >> 33) % 100) as u32;
-                crate::service_config::select_txt_choice(txt, &self.hostname, roll)
+                crate::service_config::select_txt_choice(text, &self.hostname, roll)
                     .and_then(|choice| choice.map(|j| ServiceConfig::parse(&j)).transpose())
             }
+            Some(json) => ServiceConfig::parse(json).map(Some),
         };
-        let config = match parsed {
-            Ok(Some(c)) => Some(c),
-            Ok(None) => self.default_service_config.clone(),
+        let (config, lb) = match parsed {
+            Ok(Some(c)) => {
+                let lb = c.load_balancing.clone();
+                (Some(c), lb)
+            }
+            Ok(None) => (self.default_service_config.clone(), None),
             Err(e) => {
                 self.shared.events.push(ChannelEvent::ResolutionFailed {
                     error: format!("ignoring the resolver's service config: {e}"),
@@ -269,7 +278,6 @@ impl Control {
                 return;
             }
         };
-        let lb = config.as_ref().and_then(|c| c.load_balancing.clone());
         self.shared.service_config.store(Arc::new(config));
         if lb != self.resolved_lb {
             self.resolved_lb = lb;
@@ -380,10 +388,4 @@ impl Control {
             }
         }
     }
-}
-
-/// A status for calls made while the channel cannot say more.
-#[allow(dead_code)]
-pub(crate) fn no_addresses() -> Status {
-    Status::unavailable("no addresses resolved yet")
 }

@@ -17,6 +17,9 @@ use std::time::{Duration, Instant};
 use tether_h2::Keepalive;
 use tokio::sync::{mpsc, watch};
 
+/// How long an extra connection (A105) stays open without calls.
+pub(crate) const DEFAULT_EXTRA_IDLE: Duration = Duration::from_secs(30);
+
 /// What the control task is told.
 #[derive(Debug)]
 pub(crate) enum ControlMsg {
@@ -26,7 +29,8 @@ pub(crate) enum ControlMsg {
     SubchannelState {
         id: SubchannelId,
         state: ConnectivityState,
-        error: Option<Status>,
+        /// Boxed: keeps the message (and the queue's blocks) small.
+        error: Option<Box<Status>>,
     },
     /// Fresh addresses wanted (a connection failed or got GOAWAY).
     ResolveNow,
@@ -42,6 +46,8 @@ pub(crate) struct ChannelShared {
     pub(crate) http2: tether_h2::Config,
     pub(crate) backoff: BackoffConfig,
     pub(crate) max_connections: usize,
+    /// An extra connection (A105) idle this long closes.
+    pub(crate) extra_idle: Duration,
     pub(crate) events: Events,
     pub(crate) ctl: mpsc::UnboundedSender<ControlMsg>,
     /// How calls are routed now (read without a lock).
@@ -81,6 +87,7 @@ impl ChannelShared {
             http2,
             backoff,
             max_connections: max_connections.max(1),
+            extra_idle: DEFAULT_EXTRA_IDLE,
             events,
             ctl,
             picker: ArcSwap::from_pointee(Picker::Idle),
@@ -132,7 +139,6 @@ impl ChannelShared {
         *lock(&self.rtt) = Some(rtt);
     }
 
-    /// Publishes a new picker and the channel's state.
     /// Publishes a new picker and the channel's state (nothing after
     /// SHUTDOWN, which is final).
     pub(crate) fn publish(&self, state: ConnectivityState, picker: Picker) {
@@ -165,8 +171,15 @@ impl ChannelShared {
     }
 
     /// A call ended.
+    /// Milliseconds since the channel was built, on tokio's clock.
+    pub(crate) fn now_ms(&self) -> u64 {
+        crate::driver::now()
+            .saturating_duration_since(self.epoch)
+            .as_millis() as u64
+    }
+
     pub(crate) fn call_ended(&self) {
-        let ms = self.epoch.elapsed().as_millis() as u64;
+        let ms = self.now_ms();
         self.last_call_ms.store(ms, Ordering::Relaxed);
         self.calls.fetch_sub(1, Ordering::AcqRel);
     }

@@ -12,7 +12,7 @@ mod round_robin;
 #[cfg(test)]
 mod testing;
 
-// The channel builds its policy from these (not wired yet on this branch).
+// The channel's control task builds its policy from these.
 pub(crate) use pick_first::PickFirst;
 pub(crate) use round_robin::RoundRobin;
 

@@ -59,8 +59,10 @@ impl fmt::Display for Address {
 pub struct Resolution {
     /// The addresses, in the resolver's order.
     pub addresses: Vec<Address>,
-    /// A service config (gRPC service config JSON), if the resolver has one
-    /// (DNS TXT `grpc_config=`, when enabled).
+    /// A service config, if the resolver has one: gRPC service config JSON
+    /// (an object), or the text of a DNS TXT `grpc_config=` record (a JSON
+    /// array of choices, gRFC A2), which the channel narrows to the choice
+    /// for this client.
     pub service_config: Option<String>,
 }
 
@@ -70,32 +72,60 @@ pub(crate) type Report = Result<Resolution, Status>;
 /// Where a [`Resolver`] sends what it finds. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct ResolverListener {
-    tx: mpsc::UnboundedSender<Report>,
+    tx: mpsc::UnboundedSender<Box<Report>>,
+}
+
+/// The receiving end of a [`ResolverListener`]: the reports, in order.
+/// (Reports travel boxed: an idle channel's queue stays small.)
+#[derive(Debug)]
+pub struct ResolverReports {
+    rx: mpsc::UnboundedReceiver<Box<Report>>,
+}
+
+impl ResolverReports {
+    /// The next report; `None` once every listener is gone.
+    pub async fn recv(&mut self) -> Option<Result<Resolution, Status>> {
+        self.rx.recv().await.map(|r| *r)
+    }
+
+    /// The next report if one is queued.
+    pub fn try_recv(&mut self) -> Option<Result<Resolution, Status>> {
+        self.rx.try_recv().ok().map(|r| *r)
+    }
+
+    /// Whether every listener is gone.
+    pub fn is_closed(&self) -> bool {
+        self.rx.is_closed()
+    }
+
+    pub(crate) fn poll_recv(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Report>> {
+        self.rx.poll_recv(cx).map(|r| r.map(|r| *r))
+    }
 }
 
 impl ResolverListener {
     /// A listener and the receiving end of its reports: what the channel
     /// uses, and what a test of a [`Resolver`] (or a program driving one
     /// outside a channel) reads.
-    pub fn new() -> (
-        ResolverListener,
-        mpsc::UnboundedReceiver<Result<Resolution, Status>>,
-    ) {
+    pub fn new() -> (ResolverListener, ResolverReports) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (ResolverListener { tx }, rx)
+        (ResolverListener { tx }, ResolverReports { rx })
     }
 
     /// Reports new addresses (the whole list: it replaces the last one).
     /// False once the channel no longer listens (the resolver may stop).
     pub fn update(&self, resolution: Resolution) -> bool {
-        self.tx.send(Ok(resolution)).is_ok()
+        self.tx.send(Box::new(Ok(resolution))).is_ok()
     }
 
     /// Reports a failure to resolve; the channel keeps the last good list
     /// and, with none, fails calls with `status`. False once the channel no
     /// longer listens.
     pub fn error(&self, status: Status) -> bool {
-        self.tx.send(Err(status)).is_ok()
+        self.tx.send(Box::new(Err(status))).is_ok()
     }
 
     /// Whether the channel stopped listening (closed, or dropped).
@@ -110,8 +140,11 @@ impl ResolverListener {
 /// (from inside a tokio runtime: a resolver may spawn tasks), then
 /// [`Resolver::resolve_now`] whenever it wants fresh addresses (a connection
 /// failed, a server sent GOAWAY, a READY subchannel went IDLE). The channel
-/// drops the resolver when it goes IDLE or shuts down: stop there (in
-/// `Drop`), or when the listener reports it is closed.
+/// drops the resolver when it shuts down, and drops the resolvers it made
+/// from a target (`dns:`...) when it goes IDLE (a new one is made when it
+/// leaves IDLE); a resolver given to `Channel::builder_with_resolver` is
+/// kept while IDLE and started only once. Stop in `Drop`, or when the
+/// listener reports it is closed.
 ///
 /// ```
 /// use tether::resolver::{Address, Resolution, Resolver, ResolverListener};
@@ -144,8 +177,6 @@ pub trait Resolver: Send + 'static {
 
 /// The resolver of a parsed target: DNS (configured by `dns`), a static
 /// list (`ipv4:`, `ipv6:`, `unix:`), or passthrough.
-// The channel (the lead's module) calls this once it resolves targets.
-#[allow(dead_code)]
 pub(crate) fn for_target(target: &Target, dns: &DnsConfig) -> Box<dyn Resolver> {
     match target {
         Target::Dns { server, host, port } => {

@@ -4,7 +4,7 @@
 
 use super::Subchannel;
 use crate::driver::ConnHandle;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// A READY connection.
@@ -17,6 +17,11 @@ pub(crate) struct Conn {
     max_streams: AtomicUsize,
     /// The server sent GOAWAY: no new calls here.
     draining: AtomicBool,
+    /// An extra connection (A105): it closes once idle for a while.
+    extra: bool,
+    /// For extra connections: when the last call on it ended (ms on the
+    /// channel's clock); 0 while it carries calls.
+    idle_since_ms: AtomicU64,
 }
 
 impl Conn {
@@ -26,6 +31,30 @@ impl Conn {
             load: AtomicUsize::new(0),
             max_streams: AtomicUsize::new(limit(max_streams)),
             draining: AtomicBool::new(false),
+            extra: false,
+            idle_since_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Marks an extra connection (A105), idle since `now_ms`.
+    pub(crate) fn into_extra(mut self, now_ms: u64) -> Conn {
+        self.extra = true;
+        self.idle_since_ms = AtomicU64::new(now_ms.max(1));
+        self
+    }
+
+    pub(crate) fn is_extra(&self) -> bool {
+        self.extra
+    }
+
+    /// For an extra connection with no call: since when (ms), else `None`.
+    pub(crate) fn idle_since_ms(&self) -> Option<u64> {
+        if self.load() > 0 {
+            return None;
+        }
+        match self.idle_since_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(ms),
         }
     }
 
@@ -69,6 +98,15 @@ impl Conn {
     pub(crate) fn acquire(&self) {
         self.load.fetch_add(1, Ordering::AcqRel);
     }
+
+    /// Gives a place back; an extra connection left without calls notes
+    /// when (the reaper closes it after the idle period).
+    fn release(&self, sub: &Subchannel) {
+        if self.load.fetch_sub(1, Ordering::AcqRel) == 1 && self.extra {
+            self.idle_since_ms
+                .store(sub.shared.now_ms().max(1), Ordering::Relaxed);
+        }
+    }
 }
 
 fn limit(max: Option<u32>) -> usize {
@@ -96,7 +134,7 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        self.conn.load.fetch_sub(1, Ordering::AcqRel);
+        self.conn.release(&self.sub);
         self.sub.room_freed();
     }
 }

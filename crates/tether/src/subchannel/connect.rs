@@ -94,8 +94,15 @@ impl Subchannel {
                     sub.shared.events.push(ChannelEvent::Connected {
                         addr: sub.address.to_string(),
                     });
+                    let conn = Arc::try_unwrap(conn)
+                        .map(|c| Arc::new(c.into_extra(sub.shared.now_ms())))
+                        .unwrap_or_else(|c| c);
                     st.conns.push(conn);
                     sub.publish(&st);
+                    if !st.reaping {
+                        st.reaping = true;
+                        tokio::spawn(reap_extra(Arc::downgrade(&sub)));
+                    }
                 }
                 // Calls waiting for it pick again (and take a full one).
                 _ => sub.room.notify_waiters(),
@@ -103,6 +110,34 @@ impl Subchannel {
             drop(st);
             sub.shared.events.flush();
         });
+    }
+}
+
+/// Closes extra connections (A105) that carried no call for the channel's
+/// idle period; ends when none is left.
+async fn reap_extra(weak: Weak<Subchannel>) {
+    loop {
+        let Some(sub) = weak.upgrade() else { return };
+        let idle = sub.shared.extra_idle;
+        drop(sub);
+        tokio::time::sleep((idle / 4).max(Duration::from_millis(10))).await;
+        let Some(sub) = weak.upgrade() else { return };
+        let now = sub.shared.now_ms();
+        let idle_ms = idle.as_millis() as u64;
+        let mut st = sub.lock();
+        let before = st.conns.len();
+        st.conns.retain(|c| {
+            !c.is_extra()
+                || c.idle_since_ms()
+                    .map_or(true, |t| now.saturating_sub(t) < idle_ms)
+        });
+        if st.conns.len() != before {
+            sub.publish(&st);
+        }
+        if st.removed || !st.conns.iter().any(|c| c.is_extra()) {
+            st.reaping = false;
+            return;
+        }
     }
 }
 

@@ -86,6 +86,8 @@ struct SubState {
     rtt: Option<Duration>,
     /// Removed by the policy (or the channel closed): no new connection.
     removed: bool,
+    /// A task closes idle extra connections.
+    reaping: bool,
 }
 
 /// What a call gets from [`Subchannel::pick`].
@@ -142,6 +144,7 @@ impl Subchannel {
                 last_error: None,
                 rtt: None,
                 removed: false,
+                reaping: false,
             }),
         })
     }
@@ -242,7 +245,7 @@ impl Subchannel {
             to,
         });
         let error = (to == ConnectivityState::TransientFailure)
-            .then(|| st.last_error.clone())
+            .then(|| st.last_error.clone().map(Box::new))
             .flatten();
         let _ = self.shared.ctl.send(ControlMsg::SubchannelState {
             id: self.id,
