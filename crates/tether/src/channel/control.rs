@@ -52,6 +52,8 @@ pub(crate) struct Control {
     rolls: u64,
     /// Policies made so far.
     generation: u64,
+    /// The next idleness check while calls were in flight at the last.
+    idle_recheck: Option<Instant>,
 }
 
 enum Wake {
@@ -89,6 +91,7 @@ impl Control {
             closed: false,
             rolls,
             generation: 0,
+            idle_recheck: None,
         }
     }
 
@@ -135,14 +138,23 @@ impl Control {
 
     fn next_deadline(&self) -> Option<Instant> {
         let policy = self.policy.as_ref().and_then(|p| p.poll_timeout());
-        let idle = match (self.policy.is_some(), self.idle_timeout) {
-            (true, Some(t)) => Some(self.last_call() + t),
-            _ => None,
-        };
+        let idle = self.idle_deadline();
         match (policy, idle) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// When to check for idleness: the idle timeout after the last call
+    /// ended, or after the last check that found calls in flight.
+    fn idle_deadline(&self) -> Option<Instant> {
+        let t = self.idle_timeout?;
+        self.policy.as_ref()?;
+        let after_last_call = self.last_call() + t;
+        Some(match self.idle_recheck {
+            Some(r) => after_last_call.max(r),
+            None => after_last_call,
+        })
     }
 
     fn last_call(&self) -> Instant {
@@ -226,7 +238,8 @@ impl Control {
     fn report(&mut self, report: Report, now: Instant) {
         match report {
             Ok(res) => {
-                if self.shared.events.enabled() {
+                let same = self.resolution.as_ref() == Some(&res);
+                if self.shared.events.enabled() && !same {
                     self.shared.events.push(ChannelEvent::Resolved {
                         addresses: res.addresses.iter().map(|a| a.to_string()).collect(),
                     });
@@ -298,9 +311,15 @@ impl Control {
                 p.handle_timeout(now);
             }
         }
-        if let (Some(t), true) = (self.idle_timeout, self.policy.is_some()) {
-            if self.shared.calls.load(Ordering::Acquire) == 0 && now >= self.last_call() + t {
-                self.go_idle();
+        if let (Some(t), Some(due)) = (self.idle_timeout, self.idle_deadline()) {
+            if now >= due {
+                if self.shared.calls.load(Ordering::Acquire) == 0 && now >= self.last_call() + t {
+                    self.go_idle();
+                } else {
+                    // Calls in flight: look again one period later (not in
+                    // a loop while the last call's end stays in the past).
+                    self.idle_recheck = Some(now + t);
+                }
             }
         }
     }
@@ -309,6 +328,7 @@ impl Control {
     /// resolver stops (an application's resolver is kept), IDLE.
     fn go_idle(&mut self) {
         self.policy = None;
+        self.idle_recheck = None;
         self.drop_subchannels();
         if matches!(self.source, ResolverSource::Target { .. }) {
             self.resolver = None;

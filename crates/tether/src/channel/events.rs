@@ -53,7 +53,8 @@ pub enum ChannelEvent {
         /// The state now.
         to: ConnectivityState,
     },
-    /// The resolver reported addresses.
+    /// The resolver reported addresses (first, or different from the last
+    /// report).
     Resolved {
         /// The addresses, in the resolver's order.
         addresses: Vec<String>,
