@@ -14,9 +14,10 @@ use tether::service_config::LbConfig;
 use tether::{BytesCodec, Channel, ConnectivityState, Request};
 
 fn resolution(addrs: &[SocketAddr]) -> Resolution {
-    let mut r = Resolution::default();
-    r.addresses = addrs.iter().map(|a| Address::Tcp(*a)).collect();
-    r
+    Resolution {
+        addresses: addrs.iter().map(|a| Address::Tcp(*a)).collect(),
+        service_config: None,
+    }
 }
 
 async fn call(ch: &Channel, path: &str) -> Result<Bytes, tether::Status> {
