@@ -259,12 +259,13 @@ async fn dns_refresh_adds_and_removes_backends() {
         "{counts:?}"
     );
 
-    // Add the third address: calls reach it within the 1 s refresh (plus
-    // at most one 1 s TTL of caching, plus connecting).
+    // Add the third address: calls reach it within 2 s (the bound:
+    // a 1 s refresh, then connecting; measured about 1.0 s).
     dns.set(&strs(&b.ips(&[0, 1, 2]))).await;
     let took = until_served_by(&ch, &b.addr(2), 5).await;
+    eprintln!("the new backend served a call after {took:?}");
     assert!(
-        took < Duration::from_millis(2500),
+        took < Duration::from_secs(2),
         "the new backend took {took:?}"
     );
     let counts = within(20, spread(&ch, 30, CALL)).await;
