@@ -1,11 +1,13 @@
 //! Counts heap allocations on the hot paths with a counting global allocator:
 //! per DATA frame decoded, per static-table header decoded, per unary exchange
-//! through the core. Run: `cargo run --release -p tether-benches --bin alloc_count`.
+//! through the core, per round-robin pick of a connection (3 and 100 READY
+//! subchannels). Run: `cargo run --release -p tether-benches --bin alloc_count`.
 #![allow(unsafe_code)] // a global allocator is unsafe by definition; test tooling only
 
 use bytes::{Bytes, BytesMut};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use tether::channel::bench::PickBench;
 use tether_benches::{data_frames, UnaryRig};
 use tether_h2::frame::{DecoderLimits, FrameDecoder};
 use tether_h2::hpack::Decoder;
@@ -78,4 +80,18 @@ fn main() {
         }
     });
     println!("core_unary_exchange    allocs/call {a:.2}  bytes/call {b:.1}");
+
+    for n in [3usize, 100] {
+        let bench = PickBench::new(n);
+        // Warm-up: every subchannel picked a few times.
+        for _ in 0..4 * n {
+            assert!(bench.pick());
+        }
+        let (a, b) = measure(N, || {
+            for _ in 0..N {
+                assert!(bench.pick());
+            }
+        });
+        println!("round_robin_pick n={n:<3}  allocs/pick {a:.3}  bytes/pick {b:.1}");
+    }
 }

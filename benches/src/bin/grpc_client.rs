@@ -5,7 +5,13 @@
 //! grpc_client --port P [--mode unary|stream|unconstrained|idle|tcp]
 //!             [--conc C] [--calls N] [--warmup W] [--req B] [--resp B]
 //!             [--runtime current|multi] [--conns N]
+//!             [--target T] [--lb pick_first|round_robin]
 //! ```
+//!
+//! The channel's target is `http://127.0.0.1:P` unless `--target` names one
+//! (e.g. `ipv4:127.0.0.1:P,127.0.0.2:P,127.0.0.3:P`); `--lb round_robin`
+//! spreads the calls over all its addresses, and the measured calls start
+//! only once every subchannel is READY.
 //!
 //! Modes:
 //! - `unary`: N `BenchmarkService/UnaryCall`s, C in flight on one channel;
@@ -32,6 +38,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
+use tether::service_config::LbConfig;
 use tether::{BytesCodec, Channel, ConnectivityState, Request, Streaming};
 use tether_benches::grpc::pb::{BenchmarkServiceClient, SimpleRequest, SimpleResponse};
 use tether_benches::grpc::{feed, simple_request, unary_calls};
@@ -79,6 +86,8 @@ struct Args {
     resp: usize,
     multi: bool,
     conns: usize,
+    target: Option<String>,
+    round_robin: bool,
 }
 
 fn args() -> Args {
@@ -92,6 +101,8 @@ fn args() -> Args {
         resp: 1,
         multi: false,
         conns: 100,
+        target: None,
+        round_robin: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
@@ -113,6 +124,14 @@ fn args() -> Args {
             "--resp" => a.resp = n(),
             "--runtime" => a.multi = v == "multi",
             "--conns" => a.conns = n(),
+            "--target" => a.target = Some(v.into()),
+            "--lb" => {
+                a.round_robin = match v {
+                    "round_robin" => true,
+                    "pick_first" => false,
+                    _ => panic!("--lb: pick_first or round_robin, not {v:?}"),
+                }
+            }
             _ => panic!("unknown argument {k} (see the file's docs)"),
         }
     }
@@ -194,24 +213,48 @@ fn main() {
 }
 
 async fn channel(a: &Args) -> Channel {
-    let target = format!("http://127.0.0.1:{}", a.port);
-    let builder = Channel::builder(&target).unwrap_or_else(|s| panic!("target: {s:?}"));
-    builder
-        .max_recv_message_size(a.resp + 1024)
+    let target = a
+        .target
+        .clone()
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", a.port));
+    let mut builder = Channel::builder(&target)
+        .unwrap_or_else(|s| panic!("target: {s:?}"))
+        .max_recv_message_size(a.resp + 1024);
+    if a.round_robin {
+        builder = builder.load_balancing(LbConfig::RoundRobin);
+    }
+    let channel = builder
         .connect()
         .await
-        .unwrap_or_else(|s| panic!("connect: {s:?}"))
+        .unwrap_or_else(|s| panic!("connect: {s:?}"));
+    // `connect` returns at the first READY subchannel: wait for all of them.
+    let t0 = Instant::now();
+    loop {
+        let subs = channel.subchannels();
+        if subs.iter().all(|s| s.state == ConnectivityState::Ready) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "subchannels not all READY: {:?}",
+            subs.iter().map(|s| s.state).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    channel
 }
 
 async fn run(a: Args) {
     match a.mode.as_str() {
         "unary" => {
-            let client = BenchmarkServiceClient::new(channel(&a).await);
+            let channel = channel(&a).await;
+            let subchannels = channel.subchannels().len();
+            let client = BenchmarkServiceClient::new(channel);
             let request = simple_request(a.req, a.resp);
             unary_calls(&client, &request, a.warmup, a.conc, false).await;
             let m = Mark::now();
             let lat = unary_calls(&client, &request, a.calls, a.conc, true).await;
-            m.report(&a, a.calls, lat, "");
+            m.report(&a, a.calls, lat, &format!(" subchannels={subchannels}"));
         }
         "stream" => ping_pong(&a).await,
         "unconstrained" => unconstrained(&a).await,
