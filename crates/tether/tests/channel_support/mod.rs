@@ -13,8 +13,8 @@ pub mod test_service;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use std::time::Duration;
 use tether_h2::frame::{
-    Data, DecoderLimits, Frame, FrameDecoder, GoAway, Headers, Ping, RstStream, Settings,
-    WindowUpdate,
+    Data, DecoderLimits, Frame, FrameDecoder, GoAway, Headers, Ping, RstStream, Setting, SettingId,
+    Settings, WindowUpdate,
 };
 use tether_h2::hpack::{Decoder, Encoder, FieldRef, HeaderField};
 use tether_h2::{ErrorCode, StreamId};
@@ -34,6 +34,26 @@ pub async fn listen() -> (TcpListener, String) {
 pub async fn accept(l: &TcpListener) -> Server<TcpStream> {
     let (s, _) = l.accept().await.unwrap();
     Server::handshake(s).await
+}
+
+/// Accepts one connection with TCP_NODELAY (as gRPC servers do); the
+/// server's first SETTINGS carry `params`.
+///
+/// Without TCP_NODELAY, a small write after another one waits for the
+/// client's delayed ACK (Nagle, ~40 ms): under tokio's paused clock the
+/// runtime looks idle meanwhile and virtual time runs ahead.
+pub async fn accept_with(l: &TcpListener, params: Vec<Setting>) -> Server<TcpStream> {
+    let (s, _) = l.accept().await.unwrap();
+    s.set_nodelay(true).unwrap();
+    Server::handshake_with(s, params).await
+}
+
+/// SETTINGS_MAX_CONCURRENT_STREAMS = `n`, for [`Server::handshake_with`].
+pub fn max_concurrent_streams(n: u32) -> Vec<Setting> {
+    vec![Setting {
+        id: SettingId::MAX_CONCURRENT_STREAMS,
+        value: n,
+    }]
 }
 
 /// What the server read.
@@ -61,6 +81,12 @@ pub struct Server<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Server<S> {
     pub async fn handshake(io: S) -> Server<S> {
+        Server::handshake_with(io, Vec::new()).await
+    }
+
+    /// The server handshake, its first SETTINGS carrying `params` (e.g.
+    /// [`max_concurrent_streams`]).
+    pub async fn handshake_with(io: S, params: Vec<Setting>) -> Server<S> {
         let mut s = Server {
             io,
             buf: BytesMut::new(),
@@ -74,11 +100,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Server<S> {
         s.io.read_exact(&mut preface).await.unwrap();
         assert_eq!(&preface[..], PREFACE);
         let mut out = BytesMut::new();
-        Settings {
-            ack: false,
-            params: vec![],
-        }
-        .encode(&mut out);
+        Settings { ack: false, params }.encode(&mut out);
         s.write(out).await;
         s
     }
