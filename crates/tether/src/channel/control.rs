@@ -211,13 +211,15 @@ impl Control {
                 self.reports = Some(reports);
             }
         }
+        // exit_idle first: a policy handed the kept list while still IDLE
+        // would publish IDLE once more before connecting.
+        if let Some(p) = &mut self.policy {
+            p.exit_idle(now);
+        }
         if let Some(res) = self.resolution.clone() {
             if let Some(p) = &mut self.policy {
                 p.update_addresses(&res.addresses, now);
             }
-        }
-        if let Some(p) = &mut self.policy {
-            p.exit_idle(now);
         }
     }
 
