@@ -186,3 +186,30 @@ fn informational_heads_are_skipped() {
     assert!(matches!(&p.events[0], Event::Headers { head, .. } if head.status == 200));
     p.assert_no_error();
 }
+
+/// Ended streams are remembered for the grace period and forgotten in
+/// batches: a connection ending a stream every 2 ms wakes for the sweep a
+/// few times per grace period, not once per stream (which would give an
+/// otherwise idle connection a timer turn for every call).
+#[test]
+fn ended_streams_are_swept_in_batches_not_one_timer_each() {
+    let mut p = Peer::established();
+    let grace = test_config().limits.reset_grace;
+    let step = Duration::from_millis(2);
+    let mut fired = 0;
+    for _ in 0..500 {
+        let id = p.open(true);
+        p.respond(id.value(), b"x");
+        if p.client.poll_timeout().is_some_and(|t| t <= p.now() + step) {
+            fired += 1;
+        }
+        p.advance(step);
+    }
+    fired += p.run_until_idle(grace * 3, 10_000);
+    p.assert_no_error();
+    assert_eq!(p.client.poll_timeout(), None, "every entry swept at last");
+    // 1 s of ended streams plus the grace: about 2 s, a sweep every quarter
+    // of the 1 s grace at most.
+    assert!(fired <= 12, "{fired} sweeps for 500 ended streams");
+    assert!(fired >= 2, "{fired} sweeps: the entries must still expire");
+}

@@ -362,8 +362,14 @@ impl Connection {
                 while self.recent.front().is_some_and(|r| r.1 <= now) {
                     self.recent.pop_front();
                 }
-                if let Some((_, t, _)) = self.recent.front() {
-                    self.timers.set(Timer::ResetGrace, *t);
+                if let Some(&(_, t, _)) = self.recent.front() {
+                    // Sweep in batches, at most about four times per grace
+                    // period: one timer per ended stream would wake an idle
+                    // connection once per call. Entries may so be kept up
+                    // to a quarter period longer (still bounded in number).
+                    let batch = now.checked_add(self.config.limits.reset_grace / 4);
+                    self.timers
+                        .set(Timer::ResetGrace, batch.map_or(t, |b| t.max(b)));
                 }
             }
         }
