@@ -145,6 +145,7 @@ pub(crate) struct Driver {
 impl Driver {
     async fn run(mut self) {
         let mut sleep = Box::pin(tokio::time::sleep(Duration::from_secs(3600)));
+        let mut armed: Option<Instant> = None;
         loop {
             let now = now();
             // Compare against the clock before polling the timer future.
@@ -165,8 +166,10 @@ impl Driver {
                 self.wbuf = BytesMut::new();
             }
             let deadline = self.conn.poll_timeout();
-            if let Some(d) = deadline {
+            if let Some(d) = deadline.filter(|d| armed != Some(*d)) {
+                // Re-registering with the timer wheel costs; only on change.
                 sleep.as_mut().reset(tokio::time::Instant::from_std(d));
+                armed = Some(d);
             }
             let wake = {
                 let Driver {
@@ -230,7 +233,8 @@ impl Driver {
                         self.command(cmd, now);
                     }
                 }
-                Wake::Timer => {}
+                // Fired: re-arm next turn even if the deadline is unchanged.
+                Wake::Timer => armed = None,
             }
         }
         // Best effort: send what is left (a GOAWAY) before closing.
