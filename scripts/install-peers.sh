@@ -151,14 +151,29 @@ go_ready() {
 }
 if [ "$with_go" = 1 ] && ! go_ready; then
     if ! grep -rqsE '^(Types: deb-src|deb-src )' /etc/apt/sources.list.d/ /etc/apt/sources.list; then
-        say "adding a deb-src entry: /etc/apt/sources.list.d/tether-deb-src.sources"
-        cat >/etc/apt/sources.list.d/tether-deb-src.sources <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
+        # The source package comes from the archive this machine already
+        # installs golang-google-grpc-dev from (apt-cache policy names it):
+        # no mirror host is written into this repository.
+        apt_update
+        origin=$(apt-cache policy golang-google-grpc-dev 2>/dev/null |
+            awk '$1 ~ /^[0-9]+$/ && $2 ~ /^[a-z+]+:\/\// && $3 ~ /\// { print $2, $3; exit }')
+        [ -n "$origin" ] || { echo "install-peers: no apt source offers golang-google-grpc-dev (see apt-cache policy golang-google-grpc-dev)" >&2; exit 1; }
+        uri=${origin%% *}
+        suite=${origin#* }
+        component=${suite#*/}
+        suite=${suite%%/*}
+        # Keep the archive's key: the Signed-By of the deb822 stanza with that URI, if any.
+        signed_by=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+            awk -v uri="$uri" 'BEGIN { RS = ""; FS = "\n" }
+                index($0, uri) { for (i = 1; i <= NF; i++) if ($i ~ /^Signed-By:/) { print $i; exit } }')
+        say "adding a deb-src entry for $uri $suite $component: /etc/apt/sources.list.d/tether-deb-src.sources"
+        {
+            echo "Types: deb-src"
+            echo "URIs: $uri"
+            echo "Suites: $suite"
+            echo "Components: $component"
+            [ -z "$signed_by" ] || echo "$signed_by"
+        } >/etc/apt/sources.list.d/tether-deb-src.sources
         apt_updated=0 # the next apt-get update must see it
     fi
     apt_install golang-go golang-google-grpc-dev golang-github-golang-protobuf-1-5-dev \
