@@ -155,6 +155,9 @@ fn keepalive_reads_postpone_the_ping() {
         p.recv(&wire::unknown(0, b"activity"));
     }
     assert_eq!(pings_sent(&p).len(), 0, "40 s of activity, never 10 s idle");
+    // Keepalive is armed all along: 10 s without a read brings the PING.
+    p.advance(Duration::from_secs(10));
+    assert_eq!(pings_sent(&p).len(), 1, "silence after the activity");
 }
 
 /// HOSTILE F45: the keepalive PING is never ACKed: close after `timeout`,

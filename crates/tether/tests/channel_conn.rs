@@ -151,7 +151,8 @@ async fn too_many_pings_doubles_keepalive_time() {
         .build();
     assert_eq!(channel.state(true), ConnectivityState::Connecting);
     let mut first = within(5, accept(&l)).await;
-    for _ in 0..3 {
+    // Three PINGs, so that there are two gaps to check.
+    while first.pings.len() < 3 {
         within(5, first.next_any()).await;
     }
     let gaps: Vec<_> = first.pings.windows(2).map(|w| w[1] - w[0]).collect();
@@ -172,7 +173,8 @@ async fn too_many_pings_doubles_keepalive_time() {
     }
     channel.state(true);
     let mut second = within(5, accept(&l)).await;
-    for _ in 0..3 {
+    // Three PINGs, so that there are two gaps to check.
+    while second.pings.len() < 3 {
         within(5, second.next_any()).await;
     }
     let gaps: Vec<_> = second.pings.windows(2).map(|w| w[1] - w[0]).collect();
