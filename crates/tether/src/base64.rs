@@ -2,21 +2,21 @@
 //! `-bin` metadata values (PROTOCOL-HTTP2.md): we send it unpadded and accept
 //! it padded or unpadded.
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+use ::base64::alphabet::STANDARD;
+use ::base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use ::base64::engine::DecodePaddingMode;
+use ::base64::Engine;
 
-/// Marks a byte that is not in the alphabet.
-const INVALID: u8 = 0xff;
-
-/// The reverse table: byte → 6-bit value, or [`INVALID`].
-const DECODE: [u8; 256] = {
-    let mut table = [INVALID; 256];
-    let mut i = 0;
-    while i < 64 {
-        table[ALPHABET[i] as usize] = i as u8;
-        i += 1;
-    }
-    table
-};
+/// The standard alphabet; unpadded out, padded or unpadded in (padding, when
+/// present, must be complete); unused low bits of the last character are
+/// ignored, as most gRPC implementations do.
+const ENGINE: GeneralPurpose = GeneralPurpose::new(
+    &STANDARD,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// Why a value is not base64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,70 +34,24 @@ pub(crate) const fn encoded_len(n: usize) -> usize {
 
 /// Appends the unpadded encoding of `src` to `dst`.
 pub(crate) fn encode_into(src: &[u8], dst: &mut Vec<u8>) {
-    dst.reserve(encoded_len(src.len()));
-    let mut chunks = src.chunks_exact(3);
-    for c in &mut chunks {
-        let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-        dst.extend_from_slice(&[
-            ALPHABET[(n >> 18) as usize & 63],
-            ALPHABET[(n >> 12) as usize & 63],
-            ALPHABET[(n >> 6) as usize & 63],
-            ALPHABET[n as usize & 63],
-        ]);
-    }
-    match *chunks.remainder() {
-        [a] => {
-            let n = u32::from(a) << 16;
-            dst.push(ALPHABET[(n >> 18) as usize & 63]);
-            dst.push(ALPHABET[(n >> 12) as usize & 63]);
-        }
-        [a, b] => {
-            let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-            dst.push(ALPHABET[(n >> 18) as usize & 63]);
-            dst.push(ALPHABET[(n >> 12) as usize & 63]);
-            dst.push(ALPHABET[(n >> 6) as usize & 63]);
-        }
-        _ => {}
+    let start = dst.len();
+    dst.resize(start + encoded_len(src.len()), 0);
+    // The slice is exactly the encoded length, so this cannot fail; a
+    // failure would leave `dst` as it was.
+    match ENGINE.encode_slice(src, &mut dst[start..]) {
+        Ok(n) => dst.truncate(start + n),
+        Err(_) => dst.truncate(start),
     }
 }
 
-/// Decodes padded or unpadded base64. Padding, when present, must be
-/// complete (the length a multiple of four); characters outside the alphabet,
-/// including whitespace, are errors. Unused low bits of the last character
-/// are ignored, as most gRPC implementations do.
+/// Decodes padded or unpadded base64; characters outside the alphabet,
+/// including whitespace, are errors.
 pub(crate) fn decode(src: &[u8]) -> Result<Vec<u8>, InvalidBase64> {
-    let body = if src.ends_with(b"==") {
-        &src[..src.len() - 2]
-    } else if src.ends_with(b"=") {
-        &src[..src.len() - 1]
-    } else {
-        src
-    };
-    if body.len() != src.len() && src.len() % 4 != 0 {
+    // Partial padding ("Zg=") is refused, as the engine would accept it.
+    if src.ends_with(b"=") && src.len() % 4 != 0 {
         return Err(InvalidBase64);
     }
-    if body.len() % 4 == 1 {
-        return Err(InvalidBase64);
-    }
-    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);
-    let mut chunks = body.chunks(4);
-    for chunk in &mut chunks {
-        let mut n: u32 = 0;
-        for &b in chunk {
-            let v = DECODE[usize::from(b)];
-            if v == INVALID {
-                return Err(InvalidBase64);
-            }
-            n = (n << 6) | u32::from(v);
-        }
-        match chunk.len() {
-            4 => out.extend_from_slice(&[(n >> 16) as u8, (n >> 8) as u8, n as u8]),
-            3 => out.extend_from_slice(&[(n >> 10) as u8, (n >> 2) as u8]),
-            2 => out.push((n >> 4) as u8),
-            _ => return Err(InvalidBase64),
-        }
-    }
-    Ok(out)
+    ENGINE.decode(src).map_err(|_| InvalidBase64)
 }
 
 #[cfg(test)]
