@@ -59,14 +59,14 @@ fuzz_target!(|data: &[u8]| {
     let step = Duration::from_millis(u64::from(*step) * 40);
     let start = Instant::now();
     let mut now = start;
-    let config = Config {
-        keepalive: Some(Keepalive {
-            time: Duration::from_secs(1),
-            timeout: Duration::from_secs(1),
-            permit_without_calls: true,
-        }),
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    // Both keepalive knobs on (off by default) so their scheduling is fuzzed too.
+    config.keepalive = Some(
+        Keepalive::new(Duration::from_secs(1), Duration::from_secs(1))
+            .permit_without_calls(true)
+            .min_ping_interval(Duration::from_secs(2))
+            .max_pings_without_data(3),
+    );
     let mut conn = Connection::new(config, now);
     let mut wire = Wire {
         buf: BytesMut::new(),
@@ -83,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
     if let Some(&id) = ids.first() {
         let _ = conn.send_data(id, Bytes::from_static(&[0, 0, 0, 0, 3, 1, 2, 3]), true);
     }
-    conn.ping(now);
+    let _ = conn.ping(now);
     let mut out = BytesMut::new();
     let mut closed = false;
     for (i, chunk) in rest.chunks(seg).enumerate() {
@@ -103,7 +103,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             5 => {
-                conn.ping(now);
+                let _ = conn.ping(now);
             }
             _ => {}
         }

@@ -41,7 +41,7 @@ impl ErrorCode {
     /// HTTP/1.1 must be used instead.
     pub const HTTP_1_1_REQUIRED: ErrorCode = ErrorCode(0xd);
 
-    /// The name RFC 9113 gives this code, or `None` for an unknown code.
+    /// The name RFC 9113 (§7) gives this code, or `None` for an unknown code.
     pub fn name(self) -> Option<&'static str> {
         Some(match self.0 {
             0x0 => "NO_ERROR",
@@ -62,7 +62,7 @@ impl ErrorCode {
         })
     }
 
-    /// Whether RFC 9113 defines this code.
+    /// Whether RFC 9113 (§7) defines this code.
     pub fn is_known(self) -> bool {
         self.name().is_some()
     }
@@ -109,6 +109,7 @@ pub enum Scope {
 /// `code` is what goes on the wire (GOAWAY or RST_STREAM), `scope` says which,
 /// and `detail` is a human-readable reason that names the rule broken.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProtoError {
     /// Connection or stream error.
     pub scope: Scope,

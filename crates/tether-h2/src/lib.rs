@@ -18,6 +18,9 @@ pub mod conn;
 pub mod error;
 pub mod frame;
 pub mod hpack;
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod testing;
 
 pub use conn::{
     CallError, CloseReason, Config, Connection, Direction, Event, GoAwayInfo, Keepalive, Limits,

@@ -1,5 +1,5 @@
 //! Handshake, a unary exchange, transport loss and the observer hook
-//! (HOSTILE.md A1, A3, A7, B8, E41).
+//! (docs/hostile-peers.md A1, A3, A7, B8, E41).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -87,10 +87,7 @@ fn unary_exchange() {
         vec![
             Event::Headers {
                 stream_id: id,
-                head: ResponseHead {
-                    status: 200,
-                    fields: vec![hf("content-type", "application/grpc")],
-                },
+                head: ResponseHead::new(200, vec![hf("content-type", "application/grpc")]),
                 end_stream: false,
             },
             Event::Data {
@@ -125,10 +122,7 @@ fn trailers_only_response() {
         p.take_events(),
         vec![Event::Headers {
             stream_id: id,
-            head: ResponseHead {
-                status: 200,
-                fields: vec![hf("grpc-status", "12")]
-            },
+            head: ResponseHead::new(200, vec![hf("grpc-status", "12")]),
             end_stream: true,
         }]
     );

@@ -1,5 +1,5 @@
-//! Malformed HPACK from the server, through whole connections (HOSTILE.md
-//! section D, items 25-33). Every decoding failure is a connection error of
+//! Malformed HPACK from the server, through whole connections
+//! (docs/hostile-peers.md section D, items 25-33). Every decoding failure is a connection error of
 //! type COMPRESSION_ERROR (RFC 9113 §4.3).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -40,16 +40,16 @@ fn expect_compression_error(what: &str, block: &[u8]) {
 fn expect_head(p: &Peer, stream: u32, fields: &[(&str, &str)]) {
     let want = Event::Headers {
         stream_id: StreamId::new(stream),
-        head: ResponseHead {
-            status: 200,
-            fields: fields
+        head: ResponseHead::new(
+            200,
+            fields
                 .iter()
                 .map(|(n, v)| HeaderField {
                     name: Bytes::copy_from_slice(n.as_bytes()),
                     value: Bytes::copy_from_slice(v.as_bytes()),
                 })
                 .collect(),
-        },
+        ),
         end_stream: false,
     };
     assert_eq!(p.events, vec![want]);

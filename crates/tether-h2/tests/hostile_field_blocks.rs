@@ -1,4 +1,5 @@
-//! Field blocks and CONTINUATION (HOSTILE.md section C, items 19-24).
+//! Field blocks and CONTINUATION (docs/hostile-peers.md section C, items
+//! 19-24).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -98,13 +99,13 @@ fn c21_block_over_many_continuations_is_accepted() {
         p.events,
         vec![Event::Headers {
             stream_id: StreamId::new(1),
-            head: ResponseHead {
-                status: 200,
-                fields: vec![
+            head: ResponseHead::new(
+                200,
+                vec![
                     hf("content-type", "application/grpc"),
                     hf("x-custom", "some value")
-                ],
-            },
+                ]
+            ),
             end_stream: false,
         }]
     );
@@ -138,10 +139,7 @@ fn c22_header_list_over_limit_is_stream_error_and_table_stays_in_sync() {
         p.events,
         vec![Event::Headers {
             stream_id: StreamId::new(3),
-            head: ResponseHead {
-                status: 200,
-                fields: vec![hf("x-tag", "one")]
-            },
+            head: ResponseHead::new(200, vec![hf("x-tag", "one")]),
             end_stream: false,
         }]
     );
@@ -191,10 +189,7 @@ fn c24_block_for_reset_stream_is_still_decoded() {
         p.events,
         vec![Event::Headers {
             stream_id: StreamId::new(3),
-            head: ResponseHead {
-                status: 200,
-                fields: vec![hf("x-tag", "two")]
-            },
+            head: ResponseHead::new(200, vec![hf("x-tag", "two")]),
             end_stream: false,
         }]
     );

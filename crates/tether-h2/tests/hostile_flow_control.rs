@@ -1,4 +1,4 @@
-//! Flow-control abuse (HOSTILE.md section I, items 60-65).
+//! Flow-control abuse (docs/hostile-peers.md section I, items 60-65).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

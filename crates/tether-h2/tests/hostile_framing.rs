@@ -1,5 +1,5 @@
-//! Framing (HOSTILE.md section B, items 9-18): unknown types, flags, sizes,
-//! padding, and frames on the wrong stream.
+//! Framing (docs/hostile-peers.md section B, items 9-18): unknown types,
+//! flags, sizes, padding, and frames on the wrong stream.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,6 +1,6 @@
 //! Arbitrary server bytes never panic the client: every outcome is either
 //! "still fine" or a connection error announced with exactly one GOAWAY
-//! (HOSTILE.md "never a panic, a hang or a leak").
+//! (docs/hostile-peers.md, ground rule "never a panic, a hang or a leak").
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,4 +1,5 @@
-//! GOAWAY and RST_STREAM from the server (HOSTILE.md section G, items 47-53).
+//! GOAWAY and RST_STREAM from the server (docs/hostile-peers.md section G,
+//! items 47-53).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,5 +1,5 @@
-//! Resource exhaustion (HOSTILE.md section K, items 85-92, 94, 96; K93 is in
-//! conn_flow_control.rs).
+//! Resource exhaustion (docs/hostile-peers.md section K, items 85-92, 94,
+//! 96; K93 is in conn_flow_control.rs).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,5 +1,5 @@
-//! SETTINGS from the server (HOSTILE.md section E, items 34-38, 40-42; E39
-//! lives with flow control in conn_flow_control.rs).
+//! SETTINGS from the server (docs/hostile-peers.md section E, items 34-38,
+//! 40-42; E39 lives with flow control in conn_flow_control.rs).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,4 +1,4 @@
-//! Stream states (HOSTILE.md section H, items 54-59).
+//! Stream states (docs/hostile-peers.md section H, items 54-59).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -88,26 +88,46 @@ fn h57_headers_after_end_stream_is_stream_closed() {
     p.assert_stream_error(1, ErrorCode::STREAM_CLOSED);
 }
 
-/// HOSTILE H57: DATA on a stream both sides ended (closed after END_STREAM).
-/// RFC 9113 §6.1: DATA on a stream that is not "open" or "half-closed (local)"
-/// "MUST respond with a stream error ... STREAM_CLOSED"; §5.1 only permits (MAY)
-/// a connection error here, so the client answers with RST_STREAM and stays up.
-/// The stream has already ended for the application: no event is emitted.
+/// HOSTILE H57: DATA or HEADERS on a stream both sides ended (closed after
+/// END_STREAM each way, not reset by us): a connection error STREAM_CLOSED
+/// (GOAWAY). RFC 7540 §5.1 (closed) requires a connection error here and RFC
+/// 9113 §5.1 allows one (§6.1 would also allow RST_STREAM). We take the
+/// connection error: the server sent END_STREAM and then more frames, so its
+/// idea of the stream states disagrees with ours, and it cannot be trusted
+/// with the other streams on the connection. (An earlier version answered
+/// with RST_STREAM(STREAM_CLOSED) and stayed up.)
 #[test]
-fn h57_data_on_fully_closed_stream_is_stream_closed() {
-    let mut p = Peer::established();
-    p.open(true);
-    p.send_headers(1, &[f(":status", "200"), f("grpc-status", "0")], true);
-    p.take_events();
-    p.send_data(1, b"zombie", false);
-    assert_eq!(p.data_received(1), b"");
-    assert_eq!(p.goaways(), vec![], "no GOAWAY: {:?}", p.sent);
-    assert_eq!(p.rsts(), vec![(1, ErrorCode::STREAM_CLOSED)]);
-    assert_eq!(
-        p.events,
-        vec![],
-        "the stream already ended for the application"
-    );
+fn h57_data_or_headers_on_fully_closed_stream_is_connection_stream_closed() {
+    for what in ["DATA", "HEADERS"] {
+        let mut p = Peer::established();
+        p.open(true);
+        p.open(true);
+        p.send_headers(1, &[f(":status", "200"), f("grpc-status", "0")], true);
+        p.take_events();
+        if what == "DATA" {
+            p.send_data(1, b"zombie", false);
+        } else {
+            p.send_headers(1, &[f("grpc-status", "0")], true);
+        }
+        assert_eq!(p.data_received(1), b"", "{what}");
+        p.assert_conn_error(ErrorCode::STREAM_CLOSED);
+        // The other stream fails with the connection; stream 1 had already
+        // ended for the application and gets no event.
+        assert!(
+            !p.events.iter().any(
+                |e| matches!(e, Event::StreamReset { stream_id, .. } if stream_id.value() == 1)
+            ),
+            "{what}: {:?}",
+            p.events
+        );
+        assert!(
+            p.events.iter().any(
+                |e| matches!(e, Event::StreamReset { stream_id, .. } if stream_id.value() == 3)
+            ),
+            "{what}: {:?}",
+            p.events
+        );
+    }
 }
 
 /// HOSTILE H58: frames after we sent RST_STREAM are ignored for a grace
@@ -148,13 +168,13 @@ fn h58_frames_after_our_reset_are_ignored_within_grace() {
         p.events,
         vec![Event::Headers {
             stream_id: StreamId::new(3),
-            head: ResponseHead {
-                status: 200,
-                fields: vec![tether_h2::hpack::HeaderField {
+            head: ResponseHead::new(
+                200,
+                vec![tether_h2::hpack::HeaderField {
                     name: bytes::Bytes::from_static(b"x-seen"),
                     value: bytes::Bytes::from_static(b"yes"),
-                }],
-            },
+                }]
+            ),
             end_stream: false,
         }]
     );
@@ -212,4 +232,79 @@ fn ended_streams_are_swept_in_batches_not_one_timer_each() {
     // of the 1 s grace at most.
     assert!(fired <= 12, "{fired} sweeps for 500 ended streams");
     assert!(fired >= 2, "{fired} sweeps: the entries must still expire");
+}
+
+/// A client with streams 1 and 3 both ended in both directions (request
+/// with END_STREAM, whole response with END_STREAM): closed, not reset by us,
+/// and still within `reset_grace`.
+fn with_two_ended_streams() -> Peer {
+    let mut p = Peer::established();
+    p.open(true);
+    p.open(true);
+    p.respond(1, b"a");
+    p.respond(3, b"b");
+    p.take_events();
+    p.take_sent();
+    p
+}
+
+/// RFC 9113 §6.3: "A PRIORITY frame with a length other than 5 octets MUST be
+/// treated as a stream error (Section 5.4.2) of type FRAME_SIZE_ERROR", and
+/// §6.9: a zero WINDOW_UPDATE increment on a stream is a stream error of type
+/// PROTOCOL_ERROR. That holds on a stream both sides ended within the grace
+/// period too (it was not reset by us, so nothing excuses the frame): one
+/// RST_STREAM each, no event (the application saw the streams end), the
+/// connection stays up.
+#[test]
+fn malformed_priority_and_zero_window_update_on_ended_stream_are_stream_errors() {
+    let mut p = with_two_ended_streams();
+    p.advance(Duration::from_millis(100));
+    p.recv(&wire::frame(PRIORITY, 0, 1, &[0, 0, 0, 0]));
+    p.recv(&wire::window_update(3, 0));
+    assert_eq!(p.goaways(), vec![], "no GOAWAY: {:?}", p.sent);
+    assert_eq!(
+        p.rsts(),
+        vec![
+            (1, ErrorCode::FRAME_SIZE_ERROR),
+            (3, ErrorCode::PROTOCOL_ERROR)
+        ]
+    );
+    assert_eq!(p.events, vec![], "the streams already ended");
+    // The streams now count as reset by us: their late frames are absorbed.
+    p.take_sent();
+    p.recv(&wire::frame(PRIORITY, 0, 1, &[0; 6]));
+    p.recv(&wire::window_update(3, 0));
+    p.assert_no_error();
+    // The connection lives on.
+    let id = p.open(true);
+    p.respond(id.value(), b"ok");
+    assert_eq!(p.data_received(id.value()), b"ok");
+}
+
+/// The zero WINDOW_UPDATE increment on stream 0 stays a connection error
+/// (§6.9: "errors on the connection flow-control window MUST be treated as a
+/// connection error"), also right after streams ended.
+#[test]
+fn zero_window_update_on_stream_zero_is_connection_error_after_streams_ended() {
+    let mut p = with_two_ended_streams();
+    p.recv(&wire::window_update(0, 0));
+    p.assert_conn_error(ErrorCode::PROTOCOL_ERROR);
+}
+
+/// On a stream WE reset, frames in flight are absorbed during the grace
+/// period (§5.1 closed: the peer may not have seen our RST_STREAM yet), even
+/// malformed PRIORITY and zero WINDOW_UPDATE increments.
+#[test]
+fn malformed_priority_and_zero_window_update_after_our_reset_are_absorbed() {
+    let mut p = Peer::established();
+    let id = p.open(true);
+    p.client.reset(id, ErrorCode::CANCEL).unwrap();
+    p.step();
+    p.take_sent();
+    p.take_events();
+    p.advance(Duration::from_millis(100));
+    p.recv(&wire::frame(PRIORITY, 0, 1, &[0, 0, 0, 0]));
+    p.recv(&wire::window_update(1, 0));
+    p.assert_no_error();
+    assert_eq!(p.events, vec![]);
 }

@@ -3,19 +3,94 @@
 use std::time::Duration;
 
 /// Keepalive per gRFC A8.
+///
+/// Built with [`Keepalive::new`] and the builder methods (the struct is
+/// `#[non_exhaustive]`: knobs may be added); the fields stay public to read.
+///
+/// ```
+/// use std::time::Duration;
+/// use tether_h2::Keepalive;
+///
+/// let ka = Keepalive::new(Duration::from_secs(60), Duration::from_secs(20))
+///     .permit_without_calls(true)
+///     .min_ping_interval(Duration::from_secs(300))
+///     .max_pings_without_data(2);
+/// assert_eq!(ka.max_pings_without_data, Some(2));
+/// ```
+///
+/// Servers police PINGs: gRPC servers answer a client that pings more often
+/// than they permit (grpc-go's default: once per 5 minutes while no call is
+/// open) with GOAWAY ENHANCE_YOUR_CALM "too_many_pings" (gRFC A8), and the
+/// connection is lost. `min_ping_interval` and `max_pings_without_data` are
+/// the two knobs C-core and grpc-js offer to stay under such a policy; both
+/// are off by default here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Keepalive {
     /// Send a PING when nothing has been read for this long.
     pub time: Duration,
     /// Close the connection when the PING is not acknowledged within this.
     pub timeout: Duration,
-    /// Also ping while no stream is open.
+    /// Also ping while no stream is open (default `false`).
     pub permit_without_calls: bool,
+    /// No two keepalive PINGs closer together than this (like C-core's
+    /// `GRPC_ARG_HTTP2_MIN_SENT_PING_INTERVAL_WITHOUT_DATA_MS`). `None`
+    /// (default): only `time` spaces them. Set above the server's permitted
+    /// interval it is harmless but delays the detection of a dead peer.
+    pub min_ping_interval: Option<Duration>,
+    /// After this many keepalive PINGs without a DATA or HEADERS frame sent
+    /// by us in between, send no more until we send one (like C-core's
+    /// `GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA`, which defaults to 2 there).
+    /// `None` (default): no limit. Trap: while the limit holds, nothing
+    /// probes the connection, so a dead peer under a long-idle stream (a
+    /// server stream waiting for rare messages) goes undetected until the
+    /// next request is sent.
+    pub max_pings_without_data: Option<u32>,
 }
 
-/// Abuse limits (HOSTILE.md section K). Passing one ends the connection with
-/// GOAWAY ENHANCE_YOUR_CALM unless said otherwise.
+impl Keepalive {
+    /// A PING after `time` without reads; the connection is closed if
+    /// nothing is read within `timeout` after it. Only while a stream is
+    /// open, with no minimum interval and no limit without data.
+    pub fn new(time: Duration, timeout: Duration) -> Keepalive {
+        Keepalive {
+            time,
+            timeout,
+            permit_without_calls: false,
+            min_ping_interval: None,
+            max_pings_without_data: None,
+        }
+    }
+
+    /// Also ping while no stream is open.
+    #[must_use]
+    pub fn permit_without_calls(mut self, permit: bool) -> Keepalive {
+        self.permit_without_calls = permit;
+        self
+    }
+
+    /// Sets the `min_ping_interval` field (off by default).
+    #[must_use]
+    pub fn min_ping_interval(mut self, interval: Duration) -> Keepalive {
+        self.min_ping_interval = Some(interval);
+        self
+    }
+
+    /// Sets the `max_pings_without_data` field (off by default).
+    #[must_use]
+    pub fn max_pings_without_data(mut self, max: u32) -> Keepalive {
+        self.max_pings_without_data = Some(max);
+        self
+    }
+}
+
+/// Abuse limits (`docs/hostile-peers.md` section K). Passing one ends the
+/// connection with GOAWAY ENHANCE_YOUR_CALM unless said otherwise.
+///
+/// `#[non_exhaustive]` (limits may be added): start from
+/// [`Limits::default`] and assign the fields to change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// CONTINUATION frames after one HEADERS.
     pub max_continuation_frames: u32,
@@ -60,7 +135,22 @@ impl Default for Limits {
 }
 
 /// Configuration of a [`super::Connection`].
+///
+/// The struct is `#[non_exhaustive]` (settings may be added), so it cannot
+/// be built with a struct literal outside this crate: start from
+/// [`Config::default`] and assign the public fields to change.
+///
+/// ```
+/// use std::time::Duration;
+/// use tether_h2::{Config, Keepalive};
+///
+/// let mut config = Config::default();
+/// config.max_frame_size = 64 * 1024;
+/// config.keepalive = Some(Keepalive::new(Duration::from_secs(60), Duration::from_secs(20)));
+/// config.limits.reset_grace = Duration::from_secs(2);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Config {
     /// Our initial stream receive window (SETTINGS_INITIAL_WINDOW_SIZE).
     pub initial_stream_window: u32,

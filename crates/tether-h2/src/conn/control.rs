@@ -9,6 +9,7 @@ use super::stream::RecvPhase;
 use super::{settings, Connection, Event, GoAwayInfo};
 use crate::error::{ErrorCode, ProtoError};
 use crate::frame::{GoAway, Ping, RstStream, Setting, SettingId, Settings, StreamId, WindowUpdate};
+use bytes::Bytes;
 use std::time::Instant;
 
 impl Connection {
@@ -20,12 +21,12 @@ impl Connection {
             // of type PROTOCOL_ERROR."
             Known::Idle => Err(pe("RST_STREAM on an idle stream (§6.4)")),
             // §5.4.2: never answer a RST_STREAM with a RST_STREAM.
-            Known::Reset | Known::Closed | Known::Forgotten => Ok(()),
+            Known::Reset | Known::RemoteReset | Known::Ended | Known::Forgotten => Ok(()),
             Known::Live => {
                 let Some(s) = self.remove_stream(id) else {
                     return Ok(());
                 };
-                self.remember(id, Gone::RemoteClosed);
+                self.remember(id, Gone::RemoteReset);
                 // RFC 9113 §8.1: a server may send RST_STREAM(NO_ERROR) after a
                 // complete response; the response stands.
                 if s.recv != RecvPhase::Closed {
@@ -183,16 +184,13 @@ impl Connection {
             self.remove_stream(*id);
         }
         self.waiting.clear();
+        // Copied, not sliced: a slice would keep the whole read buffer the
+        // frame arrived in alive (up to our MAX_FRAME_SIZE, 16 MiB) for as
+        // long as the GOAWAY is remembered; the cap must bound memory too.
         let keep = f.debug_data.len().min(self.config.limits.max_goaway_debug);
-        let debug_data = f.debug_data.slice(..keep);
-        let info = GoAwayInfo {
-            last_stream_id: last,
-            code: f.code,
-            too_many_pings: f.code == ErrorCode::ENHANCE_YOUR_CALM
-                && &debug_data[..] == b"too_many_pings",
-            debug_data,
-            unprocessed,
-        };
+        let debug_data = Bytes::copy_from_slice(f.debug_data.get(..keep).unwrap_or_default());
+        let mut info = GoAwayInfo::new(last, f.code, debug_data);
+        info.unprocessed = unprocessed;
         self.events.push_back(Event::GoAway(info.clone()));
         self.goaway = Some(info);
         Ok(())
@@ -219,7 +217,7 @@ impl Connection {
         match self.known(id) {
             Known::Idle => Err(pe("WINDOW_UPDATE on a stream we did not open (§5.1)")),
             // §6.9: WINDOW_UPDATE can follow END_STREAM; ignore on closed streams.
-            Known::Reset | Known::Closed | Known::Forgotten => Ok(()),
+            Known::Reset | Known::RemoteReset | Known::Ended | Known::Forgotten => Ok(()),
             Known::Live => {
                 let Some(s) = self.streams.get_mut(&id) else {
                     return Ok(());

@@ -7,7 +7,10 @@ use bytes::Bytes;
 use std::time::Duration;
 
 /// The server's settings as they stand after a SETTINGS frame.
+///
+/// `#[non_exhaustive]`: read the fields; settings may be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PeerSettings {
     /// SETTINGS_HEADER_TABLE_SIZE.
     pub header_table_size: u32,
@@ -22,7 +25,10 @@ pub struct PeerSettings {
 }
 
 /// A response header block (the final, non-1xx one).
+///
+/// `#[non_exhaustive]`: read the fields; build one with [`ResponseHead::new`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResponseHead {
     /// `:status`.
     pub status: u16,
@@ -30,8 +36,19 @@ pub struct ResponseHead {
     pub fields: Vec<HeaderField>,
 }
 
+impl ResponseHead {
+    /// A response head with `status` and the regular `fields`.
+    pub fn new(status: u16, fields: Vec<HeaderField>) -> ResponseHead {
+        ResponseHead { status, fields }
+    }
+}
+
 /// A GOAWAY from the server.
+///
+/// `#[non_exhaustive]`: read the fields; build one with [`GoAwayInfo::new`]
+/// and assign `unprocessed` if needed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GoAwayInfo {
     /// The last stream the server may have processed.
     pub last_stream_id: StreamId,
@@ -46,6 +63,22 @@ pub struct GoAwayInfo {
     /// ENHANCE_YOUR_CALM with debug data "too_many_pings" (gRFC A8): the
     /// channel should double its keepalive time for new connections.
     pub too_many_pings: bool,
+}
+
+impl GoAwayInfo {
+    /// The GOAWAY as received (`debug_data` already capped), with no
+    /// unprocessed streams; `too_many_pings` is derived from the code and
+    /// the debug data (gRFC A8).
+    pub fn new(last_stream_id: StreamId, code: ErrorCode, debug_data: Bytes) -> GoAwayInfo {
+        GoAwayInfo {
+            last_stream_id,
+            code,
+            too_many_pings: code == ErrorCode::ENHANCE_YOUR_CALM
+                && &debug_data[..] == b"too_many_pings",
+            debug_data,
+            unprocessed: Vec::new(),
+        }
+    }
 }
 
 /// Why the connection ended.

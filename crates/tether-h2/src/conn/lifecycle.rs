@@ -20,9 +20,12 @@ const MAX_GRACE_ENTRIES: usize = 1024;
 pub(crate) enum Gone {
     /// We sent RST_STREAM: frames in flight are absorbed silently (§5.1).
     LocalReset,
-    /// The server reset it or ended it with END_STREAM: more DATA or HEADERS
-    /// is a STREAM_CLOSED error (§5.1).
-    RemoteClosed,
+    /// The server sent RST_STREAM: more frames (other than PRIORITY) are a
+    /// stream error of type STREAM_CLOSED (§5.1 closed).
+    RemoteReset,
+    /// Both sides sent END_STREAM (neither reset it): the server has no
+    /// frames in flight that could excuse a bad one (§5.1 closed).
+    Ended,
 }
 
 impl Connection {
@@ -165,7 +168,7 @@ impl Connection {
             .is_some_and(|s| s.state() == super::stream::StreamState::Closed)
         {
             self.remove_stream(id);
-            self.remember(id, Gone::RemoteClosed);
+            self.remember(id, Gone::Ended);
         }
     }
 
@@ -205,16 +208,19 @@ impl Connection {
         self.recent.iter().rev().find(|r| r.0 == id).map(|r| r.2)
     }
 
-    /// RFC 9113 §5.1 (closed): "An endpoint that receives any frame other than
-    /// PRIORITY after receiving a RST_STREAM MUST treat that as a stream error
-    /// (Section 5.4.2) of type STREAM_CLOSED"; the same after END_STREAM
-    /// (a connection error is allowed there; a stream error is enough).
-    /// The application already saw the stream end: no event, one RST_STREAM,
-    /// then the stream is absorbed like one we reset.
-    pub(super) fn closed_stream_frame(&mut self, id: StreamId) {
+    /// A stream error (RFC 9113 §5.4.2) on a stream that already ended and
+    /// that we did not reset: RST_STREAM with `code`. Used for §5.1 (closed):
+    /// "An endpoint that receives any frame other than PRIORITY after
+    /// receiving a RST_STREAM MUST treat that as a stream error (Section
+    /// 5.4.2) of type STREAM_CLOSED", and for the frame-level stream errors
+    /// (§6.3 PRIORITY length, §6.9 zero increment), which the RFC does not
+    /// excuse on a closed stream. The application already saw the stream
+    /// end: no event, one RST_STREAM, then the stream is absorbed like one
+    /// we reset.
+    pub(super) fn closed_stream_error(&mut self, id: StreamId, code: ErrorCode) {
         self.write_frame_rst(RstStream {
             stream_id: id,
-            code: ErrorCode::STREAM_CLOSED,
+            code,
         });
         self.remember(id, Gone::LocalReset);
         self.count_local_reset();
@@ -344,11 +350,45 @@ impl Connection {
                 let Some(ka) = self.config.keepalive else {
                     return;
                 };
-                if ka.permit_without_calls || !self.streams.is_empty() {
-                    self.send_ping(PingKind::Keepalive, now);
+                if !ka.permit_without_calls && self.streams.is_empty() {
+                    return;
+                }
+                // At most one keepalive PING in flight: a server that keeps
+                // sending but never ACKs must not make us send (and remember)
+                // one more per interval. The timeout still detects a dead
+                // peer (gRFC A8: any read counts).
+                if self.pings.outstanding(PingKind::Keepalive) {
                     self.timers
                         .set_after(Timer::KeepaliveTimeout, now, ka.timeout);
+                    return;
                 }
+                // Keepalive::max_pings_without_data (C-core's
+                // GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA): parked, with no
+                // timeout either (nothing was asked of the peer), until we
+                // send DATA or HEADERS (`note_data_sent`).
+                if ka
+                    .max_pings_without_data
+                    .is_some_and(|max| self.keepalive_pings_without_data >= max)
+                {
+                    self.keepalive_parked = true;
+                    return;
+                }
+                // Keepalive::min_ping_interval: not before `min` after the
+                // previous keepalive PING.
+                let earliest = ka
+                    .min_ping_interval
+                    .zip(self.last_keepalive_ping)
+                    .and_then(|(min, last)| last.checked_add(min));
+                if let Some(at) = earliest.filter(|at| now < *at) {
+                    self.timers.set(Timer::KeepaliveIdle, at);
+                    return;
+                }
+                self.send_ping(PingKind::Keepalive, now);
+                self.last_keepalive_ping = Some(now);
+                self.keepalive_pings_without_data =
+                    self.keepalive_pings_without_data.saturating_add(1);
+                self.timers
+                    .set_after(Timer::KeepaliveTimeout, now, ka.timeout);
             }
             Timer::KeepaliveTimeout => {
                 // gRFC A8: no read within the timeout: the transport is dead.

@@ -54,6 +54,9 @@ pub enum CallError {
     SendClosed(StreamId),
     /// The stream's send buffer is full; wait for [`Event::SendReady`].
     SendBufferFull(StreamId),
+    /// Too many PINGs from [`Connection::ping`] are unacknowledged; wait for
+    /// an [`Event::PingAck`].
+    TooManyPings,
 }
 
 /// A read or output buffer with more capacity than this is freed once empty.
@@ -104,7 +107,12 @@ pub struct PingId(pub u64);
 /// With `config.keepalive` set, a PING goes out `time` after the last read of
 /// any bytes, when streams are open or `permit_without_calls` is set (else
 /// the timer sleeps until a stream opens). Any read within `timeout` counts as
-/// liveness, not only the PING's ACK (as grpc-go does). Past `timeout`, every
+/// liveness, not only the PING's ACK (as grpc-go does). At most one keepalive
+/// PING is in flight: while it is unacknowledged no second one is sent (the
+/// timeout still runs). `min_ping_interval` spaces keepalive PINGs at least
+/// that far apart; after `max_pings_without_data` keepalive PINGs with no
+/// DATA or HEADERS sent by us in between, none is sent (and no timeout runs)
+/// until we send one. Past `timeout`, every
 /// stream gets [`Event::StreamReset`] (code CANCEL, `remote: false`, no
 /// error) and [`CloseReason::KeepaliveTimeout`] follows; nothing is sent.
 /// [`Connection::handle_eof`] ends streams the same way.
@@ -146,6 +154,13 @@ pub struct Connection {
     conn_recv: RecvWindow,
     // PING, keepalive, BDP.
     pings: Pings,
+    /// When the latest keepalive PING went out (`Keepalive::min_ping_interval`).
+    last_keepalive_ping: Option<Instant>,
+    /// Keepalive PINGs since we last sent DATA or HEADERS
+    /// (`Keepalive::max_pings_without_data`).
+    keepalive_pings_without_data: u32,
+    /// Keepalive is parked by `max_pings_without_data` until we send DATA or HEADERS.
+    keepalive_parked: bool,
     bdp: Option<Bdp>,
     rtt: Option<Duration>,
     // Shutdown.
@@ -221,6 +236,9 @@ impl Connection {
             conn_send: SendWindow::new(DEFAULT_WINDOW_SIZE),
             conn_recv: RecvWindow::new(DEFAULT_WINDOW_SIZE, DEFAULT_WINDOW_SIZE),
             pings: Pings::default(),
+            last_keepalive_ping: None,
+            keepalive_pings_without_data: 0,
+            keepalive_parked: false,
             bdp: config.bdp_window.then(|| Bdp::new(stream_window)),
             rtt: None,
             goaway: None,
@@ -252,9 +270,14 @@ impl Connection {
         }
         self.on_liveness(now);
         self.read_buf.extend_from_slice(bytes);
+        // Measured before decoding: decoded frames are split off the buffer,
+        // and what is left (possibly with no capacity) still shares their
+        // allocation.
+        let large = self.read_buf.capacity() > BUF_KEEP;
         self.process_read_buf(now);
-        if self.read_buf.is_empty() && self.read_buf.capacity() > BUF_KEEP {
-            // After a burst: do not hold its memory while idle.
+        if self.read_buf.is_empty() && large {
+            // After a burst: do not hold its memory while idle (the empty
+            // remainder would keep the whole allocation alive).
             self.read_buf = BytesMut::new();
         }
         self.progress();
@@ -344,13 +367,22 @@ impl Connection {
     }
 
     /// Sends a PING; its RTT comes back in [`Event::PingAck`].
-    pub fn ping(&mut self, now: Instant) -> PingId {
+    ///
+    /// Refused with [`CallError::Closed`] once the connection has ended, and
+    /// with [`CallError::TooManyPings`] while 32 of these are unacknowledged
+    /// (a server that never ACKs cannot make the connection remember PINGs
+    /// without bound; wait for a [`Event::PingAck`] first).
+    pub fn ping(&mut self, now: Instant) -> Result<PingId, CallError> {
         self.now = now;
-        let id = self.pings.next_user_id();
-        if !self.closed {
-            self.send_ping(PingKind::User(id), now);
+        if self.closed {
+            return Err(CallError::Closed);
         }
-        id
+        if self.pings.user_count() >= ping::MAX_USER_PINGS {
+            return Err(CallError::TooManyPings);
+        }
+        let id = self.pings.next_user_id();
+        self.send_ping(PingKind::User(id), now);
+        Ok(id)
     }
 
     /// Starts a graceful shutdown: sends GOAWAY (last stream id 0: we accept
@@ -396,6 +428,13 @@ impl Connection {
         }
     }
 
+    /// Test and diagnostics hook, not part of the stable API: the PINGs sent
+    /// and not yet acknowledged (user, keepalive and BDP together).
+    #[doc(hidden)]
+    pub fn outstanding_pings(&self) -> usize {
+        self.pings.len()
+    }
+
     /// The latest measured round-trip time, if any PING was acknowledged.
     pub fn rtt(&self) -> Option<Duration> {
         self.rtt
@@ -414,6 +453,23 @@ impl Connection {
         self.streams
             .get_mut(&id)
             .ok_or(CallError::UnknownStream(id))
+    }
+
+    /// We sent DATA or HEADERS: `max_pings_without_data` counts from zero
+    /// again, and a parked keepalive wakes up.
+    pub(super) fn note_data_sent(&mut self) {
+        self.keepalive_pings_without_data = 0;
+        if !std::mem::take(&mut self.keepalive_parked) {
+            return;
+        }
+        if let Some(ka) = self.config.keepalive {
+            if !self.timers.is_set(Timer::KeepaliveIdle)
+                && !self.timers.is_set(Timer::KeepaliveTimeout)
+            {
+                self.timers
+                    .set_after(Timer::KeepaliveIdle, self.now, ka.time);
+            }
+        }
     }
 
     /// Arms the keepalive idle timer after a read, or when a stream opens.

@@ -28,6 +28,17 @@ impl PingKind {
     }
 }
 
+/// The most user PINGs ([`super::Connection::ping`]) unacknowledged at once;
+/// past it `ping` is refused with [`super::CallError::TooManyPings`].
+pub(crate) const MAX_USER_PINGS: usize = 32;
+
+/// The most PINGs of all kinds unacknowledged at once: the user's, plus one
+/// keepalive PING (never a second while one is in flight) and one BDP PING
+/// (the estimator waits for its ACK). A server that never ACKs can so not
+/// make the table grow (RFC 9113 §6.7 obliges it to ACK, but §10.5 asks us to
+/// bound what a peer can make us hold).
+const MAX_OUTSTANDING: usize = MAX_USER_PINGS + 2;
+
 /// PINGs sent and not yet acknowledged.
 #[derive(Debug, Default)]
 pub(crate) struct Pings {
@@ -51,6 +62,11 @@ impl Pings {
         };
         let mut payload = n.to_be_bytes();
         payload[0] = kind.tag();
+        if self.outstanding.len() >= MAX_OUTSTANDING {
+            // Not reached through `Connection` (each kind is bounded before
+            // it gets here); kept as a backstop: forget the oldest.
+            self.outstanding.remove(0);
+        }
         self.outstanding.push((payload, kind, now));
         payload
     }
@@ -62,8 +78,20 @@ impl Pings {
         Some((kind, now.saturating_duration_since(sent)))
     }
 
+    /// How many PINGs are unanswered.
+    pub(crate) fn len(&self) -> usize {
+        self.outstanding.len()
+    }
+
+    /// How many user PINGs are unanswered.
+    pub(crate) fn user_count(&self) -> usize {
+        self.outstanding
+            .iter()
+            .filter(|p| matches!(p.1, PingKind::User(_)))
+            .count()
+    }
+
     /// Whether a PING of `kind` is unanswered.
-    #[cfg(test)]
     pub(crate) fn outstanding(&self, kind: PingKind) -> bool {
         self.outstanding.iter().any(|p| p.1 == kind)
     }

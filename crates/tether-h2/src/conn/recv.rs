@@ -25,8 +25,10 @@ pub(super) enum Known {
     Idle,
     /// We reset it within the grace period.
     Reset,
-    /// The server reset or ended it within the grace period.
-    Closed,
+    /// The server reset it within the grace period.
+    RemoteReset,
+    /// Both sides ended it (END_STREAM each way) within the grace period.
+    Ended,
     /// Closed and forgotten.
     Forgotten,
 }
@@ -84,7 +86,16 @@ impl Connection {
                         Known::Idle => {
                             self.connection_error(pe("frame on a stream we did not open (§5.1.1)"))
                         }
-                        Known::Reset | Known::Closed | Known::Forgotten => {}
+                        // RFC 9113 §6.3 (PRIORITY of the wrong length) and
+                        // §6.9 (zero increment) are stream errors; a stream
+                        // that ended without our RST_STREAM has no frames
+                        // in flight that could excuse them: RST_STREAM.
+                        Known::RemoteReset | Known::Ended => {
+                            self.closed_stream_error(id, e.code);
+                        }
+                        // §5.1: after our RST_STREAM the server may still
+                        // send frames until it sees it: absorbed.
+                        Known::Reset | Known::Forgotten => {}
                     }
                 }
             }
@@ -110,7 +121,8 @@ impl Connection {
             None if !id.is_client_initiated() || id.value() > self.highest_sent => Known::Idle,
             None => match self.recently_gone(id) {
                 Some(Gone::LocalReset) => Known::Reset,
-                Some(Gone::RemoteClosed) => Known::Closed,
+                Some(Gone::RemoteReset) => Known::RemoteReset,
+                Some(Gone::Ended) => Known::Ended,
                 None => Known::Forgotten,
             },
         }
@@ -119,10 +131,23 @@ impl Connection {
     /// DATA or HEADERS on a stream that is no longer live.
     fn stale_frame(&mut self, id: StreamId, known: Known) -> Result<(), ProtoError> {
         match known {
-            Known::Closed => {
-                self.closed_stream_frame(id);
+            // RFC 9113 §5.1 (closed): "An endpoint that receives any frame
+            // other than PRIORITY after receiving a RST_STREAM MUST treat that
+            // as a stream error (Section 5.4.2) of type STREAM_CLOSED."
+            Known::RemoteReset => {
+                self.closed_stream_error(id, ErrorCode::STREAM_CLOSED);
                 Ok(())
             }
+            // DATA or HEADERS after the server's END_STREAM on a stream both
+            // sides ended. RFC 7540 §5.1 (closed) requires a connection error
+            // of type STREAM_CLOSED; RFC 9113 §5.1 allows it (§6.1 and §6.2
+            // would also allow a stream error). We take the connection error:
+            // a server whose stream states disagree with ours cannot be
+            // trusted with the other streams.
+            Known::Ended => Err(ProtoError::conn(
+                ErrorCode::STREAM_CLOSED,
+                "DATA or HEADERS on a stream both sides ended (§5.1)",
+            )),
             Known::Forgotten => self.count_ignored(),
             _ => Ok(()),
         }
@@ -178,7 +203,7 @@ impl Connection {
             // RFC 9113 §5.1.1 / §5.1: HEADERS on an idle stream the client never
             // opened is a connection error of type PROTOCOL_ERROR.
             Known::Idle => return Err(pe("HEADERS on a stream we did not open (§5.1.1)")),
-            known @ (Known::Reset | Known::Closed | Known::Forgotten) => {
+            known @ (Known::Reset | Known::RemoteReset | Known::Ended | Known::Forgotten) => {
                 // RFC 9113 §4.3: a field block must be decoded even when the
                 // stream is discarded, or the HPACK state diverges.
                 self.hpack_dec

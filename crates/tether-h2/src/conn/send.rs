@@ -19,7 +19,7 @@ use std::time::Instant;
 /// Below this many octets (unless the rest of the data fits, or the peer's
 /// SETTINGS_INITIAL_WINDOW_SIZE is tiny) a DATA frame waits for more window:
 /// a peer granting 1-byte updates must not make us send 1-byte frames
-/// (HOSTILE I.93). Updates read together are coalesced anyway, because DATA
+/// (HOSTILE K.93). Updates read together are coalesced anyway, because DATA
 /// is cut at `poll_transmit` time.
 const MIN_DATA_CHUNK: usize = 1024;
 
@@ -150,6 +150,7 @@ impl Connection {
                 self.events.push_back(Event::SendReady(id));
             }
             let more = s.has_pending_send();
+            self.note_data_sent();
             if let Some(obs) = self.observer.as_mut() {
                 let head = Head::parse(&header_at(buf, at));
                 let payload =
@@ -166,7 +167,9 @@ impl Connection {
         }
         // Only the end of the stream is left: trailers or an empty DATA.
         s.send_closed = true;
-        match s.trailers.take() {
+        let trailers = s.trailers.take();
+        self.note_data_sent();
+        match trailers {
             Some(t) => {
                 self.hpack_buf.clear();
                 self.hpack_enc.encode(t.iter(), &mut self.hpack_buf);
@@ -191,6 +194,7 @@ impl Connection {
         self.hpack_buf.clear();
         self.hpack_enc.encode(fields, &mut self.hpack_buf);
         self.write_block(id, end_stream, None);
+        self.note_data_sent();
         self.highest_sent = self.highest_sent.max(id.value());
         self.active += 1;
         if let Some(s) = self.streams.get_mut(&id) {

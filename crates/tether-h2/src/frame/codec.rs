@@ -34,6 +34,7 @@ impl Default for DecoderLimits {
 
 /// One wire frame read from the buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Decoded {
     /// The header of the wire frame just read (every frame, CONTINUATION included).
     pub head: Head,

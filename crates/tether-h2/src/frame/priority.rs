@@ -1,4 +1,4 @@
-//! PRIORITY (§6.3). Deprecated by RFC 9113 but still parsed.
+//! PRIORITY (§6.3). Deprecated by RFC 9113 (§5.3.2) but still parsed.
 
 use super::{FrameType, Head, StreamId};
 use crate::error::{ErrorCode, ProtoError};

@@ -78,6 +78,7 @@ impl From<HuffmanError> for DecodeError {
 
 /// What a successful decode saw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct DecodeOutcome {
     /// The header list size (§4.1 sizes summed) of the whole block.
     pub list_size: usize,

@@ -2,70 +2,13 @@
 
 use super::*;
 use crate::error::Scope;
-
-pub(super) const REQ: [FieldRef<'static>; 6] = [
-    FieldRef::new(b":method", b"POST"),
-    FieldRef::new(b":scheme", b"http"),
-    FieldRef::new(b":path", b"/pkg.Svc/Call"),
-    FieldRef::new(b":authority", b"example"),
-    FieldRef::new(b"content-type", b"application/grpc"),
-    FieldRef::new(b"te", b"trailers"),
-];
+use crate::hpack::HeaderField;
 
 pub(super) fn hf(n: &'static str, v: &'static str) -> HeaderField {
     HeaderField {
         name: Bytes::from_static(n.as_bytes()),
         value: Bytes::from_static(v.as_bytes()),
     }
-}
-
-impl T {
-    pub(super) fn open(&mut self) -> StreamId {
-        self.c.open_stream(&REQ, false, self.now).unwrap()
-    }
-
-    /// A server HEADERS frame.
-    pub(super) fn headers(
-        &mut self,
-        id: u32,
-        fields: &[(&str, &str)],
-        end_stream: bool,
-    ) -> BytesMut {
-        let mut block = BytesMut::new();
-        self.enc.encode(
-            fields
-                .iter()
-                .map(|(n, v)| FieldRef::new(n.as_bytes(), v.as_bytes())),
-            &mut block,
-        );
-        let mut b = BytesMut::new();
-        Headers::encode_block(StreamId::new(id), &block, end_stream, 16_384, &mut b);
-        b
-    }
-
-    pub(super) fn response(&mut self, id: u32) -> BytesMut {
-        self.headers(
-            id,
-            &[(":status", "200"), ("content-type", "application/grpc")],
-            false,
-        )
-    }
-}
-
-pub(super) fn data(id: u32, payload: &[u8], end_stream: bool) -> BytesMut {
-    let mut b = BytesMut::new();
-    Data::encode(StreamId::new(id), payload, end_stream, &mut b);
-    b
-}
-
-pub(super) fn rst(id: u32, code: ErrorCode) -> BytesMut {
-    let mut b = BytesMut::new();
-    RstStream {
-        stream_id: StreamId::new(id),
-        code,
-    }
-    .encode(&mut b);
-    b
 }
 
 pub(super) fn stream_reset(id: u32, code: ErrorCode, detail: &'static str) -> Event {
@@ -86,24 +29,26 @@ pub(super) fn rst_frame(id: u32, code: ErrorCode) -> Frame {
 
 #[test]
 fn unary_exchange_smoke() {
-    let mut t = T::new(Config::default());
+    let mut t = Peer::new(Config::default());
     // Preface + SETTINGS + WINDOW_UPDATE out; server SETTINGS + ACK in.
-    assert_eq!(t.frames().len(), 2);
-    t.read(&settings(&[(SettingId::MAX_CONCURRENT_STREAMS, 100)]));
-    t.read(&settings_ack());
-    assert_eq!(t.frames(), vec![Frame::Settings(Settings::ack())]);
+    assert_eq!(t.drain_frames().len(), 2);
+    t.deliver(&wire::settings(&[(wire::MAX_CONCURRENT_STREAMS, 100)]));
+    t.deliver(&wire::settings_ack());
+    assert_eq!(t.drain_frames(), vec![Frame::Settings(Settings::ack())]);
     let mut peer = settings::peer_defaults();
     peer.max_concurrent_streams = Some(100);
     assert_eq!(
-        t.events(),
+        t.drain_events(),
         vec![Event::Connected(peer), Event::SettingsAcked]
     );
 
-    let id = t.open();
+    let id = t.open(false);
     assert_eq!(id, StreamId::new(1));
     let msg = Bytes::from_static(b"\0\0\0\0\x02hi");
-    t.c.send_data(id, msg.clone(), true).unwrap();
-    let frames = t.frames();
+    t.client.send_data(id, msg.clone(), true).unwrap();
+    // The field block the client sent, as the server decodes it.
+    assert_eq!(t.headers_sent(), vec![(1, request(TEST_PATH), false)]);
+    let frames = t.drain_frames();
     assert_eq!(frames.len(), 2);
     let Frame::Headers(h) = &frames[0] else {
         panic!("{frames:?}")
@@ -112,14 +57,6 @@ fn unary_exchange_smoke() {
         (h.stream_id, h.end_stream, h.end_headers),
         (id, false, true)
     );
-    let sent: Vec<HeaderField> = REQ
-        .iter()
-        .map(|f| HeaderField {
-            name: Bytes::copy_from_slice(f.name),
-            value: Bytes::copy_from_slice(f.value),
-        })
-        .collect();
-    assert_eq!(t.blocks, vec![sent]);
     assert_eq!(
         frames[1],
         Frame::Data(Data {
@@ -129,15 +66,15 @@ fn unary_exchange_smoke() {
             flow_len: 7
         })
     );
-    assert_eq!(t.events(), vec![]);
+    assert_eq!(t.drain_events(), vec![]);
 
-    let mut input = t.response(1);
-    input.extend_from_slice(&data(1, b"\0\0\0\0\x01x", false));
-    let trailers = t.headers(1, &[("grpc-status", "0")], true);
+    let mut input = t.response_frame(1);
+    input.extend_from_slice(&wire::data(1, b"\0\0\0\0\x01x", false));
+    let trailers = t.headers_frame(1, &[("grpc-status", "0")], true);
     input.extend_from_slice(&trailers);
-    t.read(&input);
+    t.deliver(&input);
     // The DATA started a BDP measurement.
-    let frames = t.frames();
+    let frames = t.drain_frames();
     let [Frame::Ping(Ping {
         ack: false,
         payload,
@@ -147,7 +84,7 @@ fn unary_exchange_smoke() {
     };
     assert_eq!(payload[0], b'b');
     assert_eq!(
-        t.events(),
+        t.drain_events(),
         vec![
             Event::Headers {
                 stream_id: id,
@@ -168,37 +105,39 @@ fn unary_exchange_smoke() {
             },
         ]
     );
-    t.c.release_capacity(id, 6);
-    assert_eq!(t.frames(), vec![]);
+    t.client.release_capacity(id, 6);
+    assert_eq!(t.drain_frames(), vec![]);
     // The stream is finished and forgotten: stale ids are errors.
     assert_eq!(
-        t.c.send_data(id, Bytes::new(), true),
+        t.client.send_data(id, Bytes::new(), true),
         Err(CallError::UnknownStream(id))
     );
     assert_eq!(
-        t.c.reset(id, ErrorCode::CANCEL),
+        t.client.reset(id, ErrorCode::CANCEL),
         Err(CallError::UnknownStream(id))
     );
     // A late RST_STREAM(NO_ERROR) on the finished stream changes nothing.
-    t.read(&rst(1, ErrorCode::NO_ERROR));
-    assert_eq!(t.events(), vec![]);
-    assert_eq!(t.frames(), vec![]);
+    t.deliver(&wire::rst(1, ErrorCode::NO_ERROR.0));
+    assert_eq!(t.drain_events(), vec![]);
+    assert_eq!(t.drain_frames(), vec![]);
 }
 
 #[test]
 fn streams_wait_for_max_concurrent_streams() {
-    let mut t = T::new(Config::default());
-    t.handshake(&[(SettingId::MAX_CONCURRENT_STREAMS, 1)]);
-    let a = t.open();
-    let b = t.c.open_stream(&REQ, true, t.now).unwrap();
+    let mut t = Peer::new(Config::default());
+    t.handshake(&[(wire::MAX_CONCURRENT_STREAMS, 1)]);
+    let a = t.open(false);
+    let b = t.try_open(&request(TEST_PATH), true).unwrap();
     assert_eq!(b, StreamId::new(3));
-    t.c.send_data(a, Bytes::from_static(b"x"), true).unwrap();
-    let frames = t.frames();
+    t.client
+        .send_data(a, Bytes::from_static(b"x"), true)
+        .unwrap();
+    let frames = t.drain_frames();
     assert_eq!(frames.len(), 2, "{frames:?}");
     assert_eq!(frames[0].stream_id(), a);
-    let input = t.headers(1, &[(":status", "200"), ("grpc-status", "0")], true);
-    t.read(&input);
-    let events = t.events();
+    let input = t.headers_frame(1, &[(":status", "200"), ("grpc-status", "0")], true);
+    t.deliver(&input);
+    let events = t.drain_events();
     assert!(matches!(
         events[0],
         Event::Headers {
@@ -207,7 +146,7 @@ fn streams_wait_for_max_concurrent_streams() {
         }
     ));
     assert_eq!(events[1], Event::StreamStarted(b));
-    let frames = t.frames();
+    let frames = t.drain_frames();
     let [Frame::Headers(h)] = &frames[..] else {
         panic!("{frames:?}")
     };
@@ -216,11 +155,11 @@ fn streams_wait_for_max_concurrent_streams() {
 
 #[test]
 fn goaway_lists_unprocessed_streams_and_drains() {
-    let mut t = T::new(Config::default());
-    t.handshake(&[(SettingId::MAX_CONCURRENT_STREAMS, 2)]);
-    let (s1, s3, s5) = (t.open(), t.open(), t.open());
-    let _ = t.frames();
-    t.read(&goaway(1, ErrorCode::NO_ERROR, b""));
+    let mut t = Peer::new(Config::default());
+    t.handshake(&[(wire::MAX_CONCURRENT_STREAMS, 2)]);
+    let (s1, s3, s5) = (t.open(false), t.open(false), t.open(false));
+    let _ = t.drain_frames();
+    t.deliver(&wire::goaway(1, ErrorCode::NO_ERROR.0, b""));
     let info = GoAwayInfo {
         last_stream_id: s1,
         code: ErrorCode::NO_ERROR,
@@ -228,17 +167,20 @@ fn goaway_lists_unprocessed_streams_and_drains() {
         unprocessed: vec![s3, s5],
         too_many_pings: false,
     };
-    assert_eq!(t.events(), vec![Event::GoAway(info.clone())]);
-    assert_eq!(t.c.open_stream(&REQ, true, t.now), Err(CallError::Closed));
+    assert_eq!(t.drain_events(), vec![Event::GoAway(info.clone())]);
     assert_eq!(
-        t.c.send_data(s3, Bytes::new(), true),
+        t.try_open(&request(TEST_PATH), true),
+        Err(CallError::Closed)
+    );
+    assert_eq!(
+        t.client.send_data(s3, Bytes::new(), true),
         Err(CallError::UnknownStream(s3))
     );
     // A higher last id later is a protocol error; stream 1 still finishes first.
-    let input = t.headers(1, &[(":status", "200"), ("grpc-status", "0")], true);
-    t.read(&input);
-    t.c.send_data(s1, Bytes::new(), true).unwrap();
-    let frames = t.frames();
+    let input = t.headers_frame(1, &[(":status", "200"), ("grpc-status", "0")], true);
+    t.deliver(&input);
+    t.client.send_data(s1, Bytes::new(), true).unwrap();
+    let frames = t.drain_frames();
     assert_eq!(
         frames,
         vec![Frame::Data(Data {
@@ -248,23 +190,23 @@ fn goaway_lists_unprocessed_streams_and_drains() {
             flow_len: 0
         })]
     );
-    let events = t.events();
+    let events = t.drain_events();
     assert_eq!(
         events.last(),
         Some(&Event::Closed(CloseReason::GoAway(info)))
     );
-    assert!(t.c.is_closed());
+    assert!(t.client.is_closed());
 }
 
 #[test]
 fn goaway_with_higher_last_id_is_rejected() {
-    let mut t = T::new(Config::default());
+    let mut t = Peer::new(Config::default());
     t.handshake(&[]);
-    let _ = t.open();
-    t.read(&goaway((1 << 31) - 1, ErrorCode::NO_ERROR, b""));
-    t.read(&goaway(1, ErrorCode::NO_ERROR, b""));
-    assert_eq!(t.events().len(), 2);
-    t.read(&goaway(3, ErrorCode::NO_ERROR, b""));
+    let _ = t.open(false);
+    t.deliver(&wire::goaway((1 << 31) - 1, ErrorCode::NO_ERROR.0, b""));
+    t.deliver(&wire::goaway(1, ErrorCode::NO_ERROR.0, b""));
+    assert_eq!(t.drain_events().len(), 2);
+    t.deliver(&wire::goaway(3, ErrorCode::NO_ERROR.0, b""));
     assert_conn_error(
         &mut t,
         ErrorCode::PROTOCOL_ERROR,
@@ -274,19 +216,19 @@ fn goaway_with_higher_last_id_is_rejected() {
 
 #[test]
 fn connection_error_fails_every_stream() {
-    let mut t = T::new(Config::default());
+    let mut t = Peer::new(Config::default());
     t.handshake(&[]);
-    let (a, b) = (t.open(), t.open());
-    let _ = t.frames();
-    t.read(&ping(false, [0; 8])[..5]);
-    t.read(&[0, 0, 0, 1]); // PING on stream 1: a frame-level connection error.
-    t.read(&[0; 8]);
-    let frames = t.frames();
+    let (a, b) = (t.open(false), t.open(false));
+    let _ = t.drain_frames();
+    t.deliver(&wire::ping([0; 8], false)[..5]);
+    t.deliver(&[0, 0, 0, 1]); // PING on stream 1: a frame-level connection error.
+    t.deliver(&[0; 8]);
+    let frames = t.drain_frames();
     let [Frame::GoAway(g)] = &frames[..] else {
         panic!("{frames:?}")
     };
     assert_eq!(g.code, ErrorCode::PROTOCOL_ERROR);
-    let events = t.events();
+    let events = t.drain_events();
     assert_eq!(events.len(), 3, "{events:?}");
     for (ev, id) in events.iter().zip([a, b]) {
         let Event::StreamReset {
@@ -333,35 +275,38 @@ fn malformed_responses_are_stream_errors() {
         ),
     ];
     for (fields, end, detail) in cases {
-        let mut t = T::new(Config::default());
+        let mut t = Peer::new(Config::default());
         t.handshake(&[]);
-        t.open();
-        let _ = t.frames();
-        let input = t.headers(1, fields, end);
-        t.read(&input);
+        t.open(false);
+        let _ = t.drain_frames();
+        let input = t.headers_frame(1, fields, end);
+        t.deliver(&input);
         assert_eq!(
-            t.events(),
+            t.drain_events(),
             vec![stream_reset(1, ErrorCode::PROTOCOL_ERROR, detail)],
             "{detail}"
         );
-        assert_eq!(t.frames(), vec![rst_frame(1, ErrorCode::PROTOCOL_ERROR)]);
+        assert_eq!(
+            t.drain_frames(),
+            vec![rst_frame(1, ErrorCode::PROTOCOL_ERROR)]
+        );
     }
 }
 
 #[test]
 fn informational_then_trailers_rules() {
-    let mut t = T::new(Config::default());
+    let mut t = Peer::new(Config::default());
     t.handshake(&[]);
-    t.open();
-    t.open();
-    let _ = t.frames();
-    let mut input = t.headers(1, &[(":status", "103"), ("link", "x")], false);
-    input.extend_from_slice(&t.response(1));
-    input.extend_from_slice(&t.headers(1, &[("grpc-status", "0")], false));
-    input.extend_from_slice(&t.response(3));
-    input.extend_from_slice(&t.headers(3, &[(":status", "200")], true));
-    t.read(&input);
-    let events = t.events();
+    t.open(false);
+    t.open(false);
+    let _ = t.drain_frames();
+    let mut input = t.headers_frame(1, &[(":status", "103"), ("link", "x")], false);
+    input.extend_from_slice(&t.response_frame(1));
+    input.extend_from_slice(&t.headers_frame(1, &[("grpc-status", "0")], false));
+    input.extend_from_slice(&t.response_frame(3));
+    input.extend_from_slice(&t.headers_frame(3, &[(":status", "200")], true));
+    t.deliver(&input);
+    let events = t.drain_events();
     assert!(matches!(
         events[0],
         Event::Headers {
@@ -390,16 +335,16 @@ fn informational_then_trailers_rules() {
 
 #[test]
 fn server_reset_is_reported_and_data_after_end_stream_is_stream_closed() {
-    let mut t = T::new(Config::default());
+    let mut t = Peer::new(Config::default());
     t.handshake(&[]);
-    t.open();
-    t.open();
-    let _ = t.frames();
-    t.read(&rst(1, ErrorCode::REFUSED_STREAM));
-    let input = t.headers(3, &[(":status", "200"), ("grpc-status", "0")], true);
-    t.read(&input);
-    t.read(&data(3, b"late", false));
-    let events = t.events();
+    t.open(false);
+    t.open(false);
+    let _ = t.drain_frames();
+    t.deliver(&wire::rst(1, ErrorCode::REFUSED_STREAM.0));
+    let input = t.headers_frame(3, &[(":status", "200"), ("grpc-status", "0")], true);
+    t.deliver(&input);
+    t.deliver(&wire::data(3, b"late", false));
+    let events = t.drain_events();
     assert_eq!(
         events[0],
         Event::StreamReset {
@@ -415,39 +360,48 @@ fn server_reset_is_reported_and_data_after_end_stream_is_stream_closed() {
     );
     assert_eq!(events.len(), 3);
     // Never answer a RST_STREAM with one: only stream 3 is reset by us.
-    assert_eq!(t.frames(), vec![rst_frame(3, ErrorCode::STREAM_CLOSED)]);
+    assert_eq!(
+        t.drain_frames(),
+        vec![rst_frame(3, ErrorCode::STREAM_CLOSED)]
+    );
 }
 
 #[test]
 fn local_close_sends_goaway_and_finishes_with_streams() {
-    let mut t = T::new(Config::default());
+    let mut t = Peer::new(Config::default());
     t.handshake(&[]);
-    let id = t.c.open_stream(&REQ, true, t.now).unwrap();
-    let _ = t.frames();
-    t.c.close(ErrorCode::NO_ERROR, t.now);
-    assert_eq!(t.frames(), vec![goaway_frame(ErrorCode::NO_ERROR, "")]);
-    assert_eq!(t.c.open_stream(&REQ, true, t.now), Err(CallError::Closed));
-    let input = t.headers(1, &[(":status", "200"), ("grpc-status", "0")], true);
-    t.read(&input);
-    let events = t.events();
+    let id = t.try_open(&request(TEST_PATH), true).unwrap();
+    let _ = t.drain_frames();
+    t.client.close(ErrorCode::NO_ERROR, t.now());
+    assert_eq!(
+        t.drain_frames(),
+        vec![goaway_frame(ErrorCode::NO_ERROR, "")]
+    );
+    assert_eq!(
+        t.try_open(&request(TEST_PATH), true),
+        Err(CallError::Closed)
+    );
+    let input = t.headers_frame(1, &[(":status", "200"), ("grpc-status", "0")], true);
+    t.deliver(&input);
+    let events = t.drain_events();
     assert!(
         matches!(events[0], Event::Headers { stream_id, end_stream: true, .. } if stream_id == id)
     );
     assert_eq!(events[1], Event::Closed(CloseReason::Local));
-    assert!(t.c.is_closed());
+    assert!(t.client.is_closed());
 }
 
 #[test]
 fn local_resets_are_capped() {
     let mut config = Config::default();
     config.limits.max_local_resets = 1;
-    let mut t = T::new(config);
+    let mut t = Peer::new(config);
     t.handshake(&[]);
-    t.open();
-    t.open();
-    let _ = t.frames();
-    t.read(&data(1, b"x", false));
-    t.read(&data(3, b"x", false));
+    t.open(false);
+    t.open(false);
+    let _ = t.drain_frames();
+    t.deliver(&wire::data(1, b"x", false));
+    t.deliver(&wire::data(3, b"x", false));
     assert_conn_error(
         &mut t,
         ErrorCode::ENHANCE_YOUR_CALM,
@@ -457,13 +411,11 @@ fn local_resets_are_capped() {
 
 #[test]
 fn hpack_garbage_is_a_compression_error() {
-    let mut t = T::new(Config::default());
+    let mut t = Peer::new(Config::default());
     t.handshake(&[]);
-    t.open();
-    let _ = t.frames();
-    let mut b = BytesMut::new();
-    Headers::encode_block(StreamId::new(1), &[0x80], false, 16_384, &mut b);
-    t.read(&b);
+    t.open(false);
+    let _ = t.drain_frames();
+    t.deliver(&wire::headers_block(1, &[0x80], false, 16_384));
     assert_conn_error(
         &mut t,
         ErrorCode::COMPRESSION_ERROR,
@@ -480,12 +432,12 @@ fn oversized_header_lists() {
     let big = "v".repeat(200);
     let huge = "v".repeat(500);
     for (value, ce) in [(&big, false), (&huge, true)] {
-        let mut t = T::new(config.clone());
+        let mut t = Peer::new(config.clone());
         t.handshake(&[]);
-        t.open();
-        let _ = t.frames();
-        let input = t.headers(1, &[(":status", "200"), ("x", value)], false);
-        t.read(&input);
+        t.open(false);
+        let _ = t.drain_frames();
+        let input = t.headers_frame(1, &[(":status", "200"), ("x", value)], false);
+        t.deliver(&input);
         if ce {
             assert_conn_error(
                 &mut t,
@@ -494,7 +446,7 @@ fn oversized_header_lists() {
             );
         } else {
             assert_eq!(
-                t.events(),
+                t.drain_events(),
                 vec![stream_reset(
                     1,
                     ErrorCode::PROTOCOL_ERROR,
