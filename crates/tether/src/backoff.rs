@@ -18,7 +18,12 @@
 use std::time::{Duration, Instant};
 
 /// The parameters of [`Backoff`]; [`Default`] gives the specification's values.
+///
+/// Non-exhaustive so that parameters can be added: start from
+/// [`BackoffConfig::default`] and set the fields you need
+/// (`let mut b = BackoffConfig::default(); b.initial_backoff = ...;`).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct BackoffConfig {
     /// INITIAL_BACKOFF: the delay after the first failure (1 s).
     pub initial_backoff: Duration,

@@ -5,7 +5,11 @@
 //! ALPN `h2`...), load-balanced over the target's addresses (pick_first or
 //! round_robin), with one tokio task per connection and the four call
 //! types (unary, server streaming, client streaming, bidirectional). Streaming calls take a bare
-//! message stream or a [`Request`] around one ([`IntoStreamingRequest`]).
+//! message stream or a [`Request`] around one ([`IntoStreamingRequest`]);
+//! [`Channel::bidi`] and [`Channel::client_stream`] hand back a [`Sender`].
+//! A [`CancelHandle`] cancels a call (CANCELLED); an [`Interceptor`]
+//! ([`ChannelBuilder::interceptor`]) sees every call's method and metadata
+//! before it starts and its final status.
 //! [`ChannelBuilder::on_event`] reports every [`ChannelEvent`] (state
 //! changes, connections, PING round-trip times, GOAWAYs, keepalive
 //! doubling); [`Channel::keepalive_time`] and [`Channel::rtt`] give the
@@ -14,12 +18,12 @@
 //! ```no_run
 //! use bytes::Bytes;
 //! use std::time::Duration;
-//! use tether::{BytesCodec, Channel, Request};
+//! use tether::{BytesCodec, Channel, Keepalive, Request};
 //!
 //! # async fn run() -> Result<(), tether::Status> {
 //! let channel = Channel::builder("http://127.0.0.1:50051")?
-//!     .keepalive(Duration::from_secs(30), Duration::from_secs(10), false)
-//!     .build();
+//!     .keepalive(Keepalive::new(Duration::from_secs(30), Duration::from_secs(10)))
+//!     .build()?;
 //! // grpc.health.v1.HealthCheckRequest { service: "" } is empty on the wire.
 //! let request = Request::new(Bytes::new()).with_timeout(Duration::from_secs(2));
 //! let response = channel
@@ -51,7 +55,10 @@
 //! - [`service_config`]: gRPC service config JSON (load-balancing policy,
 //!   per-method timeout, wait-for-ready and message size limits);
 //! - [`channel`]: the channel, its builder, events and subchannel snapshots;
-//! - [`transport`]: TLS settings ([`TlsConfig`]).
+//! - [`transport`]: TLS settings ([`TlsConfig`]);
+//! - [`health`]: the standard health service (`grpc.health.v1`): generated
+//!   stubs, a one-shot [`health::check`] and a [`health::watch`] stream of
+//!   one service's status that survives reconnections.
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
@@ -63,21 +70,30 @@ pub mod codec;
 pub mod connectivity;
 mod driver;
 pub mod grpc;
+pub mod health;
 pub(crate) mod lb;
 pub mod metadata;
 pub mod resolver;
+mod retry;
 pub mod service_config;
 pub mod status;
 mod subchannel;
 pub mod transport;
 
 pub use channel::{Channel, ChannelBuilder, ChannelEvent};
-pub use client::{IntoRequest, IntoStreamingRequest, Request, Response, Streaming};
+pub use client::{
+    CancelHandle, InterceptFuture, Interceptor, IntoRequest, IntoStreamingRequest, Request,
+    Response, ResponseFuture, Sender, Streaming,
+};
 pub use codec::{BytesCodec, Codec, ProstCodec};
 pub use connectivity::ConnectivityState;
 /// The `Stream` trait request streams implement, re-exported so generated
 /// code and callers need no `futures-core` dependency of their own.
 pub use futures_core;
+pub use grpc::Encoding;
 pub use metadata::{Metadata, MetadataError, MetadataValue};
+pub use retry::RetryStop;
 pub use status::{Code, Status};
+/// Keepalive settings for [`ChannelBuilder::keepalive`] (gRFC A8).
+pub use tether_h2::Keepalive;
 pub use transport::TlsConfig;

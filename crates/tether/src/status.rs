@@ -8,20 +8,40 @@ pub use code::Code;
 use crate::metadata::Metadata;
 use bytes::Bytes;
 use std::fmt;
+use std::sync::Arc;
 
 /// The status a call ends with: a [`Code`], a message for people, optional
 /// binary details (`grpc-status-details-bin`, usually a serialized
 /// `google.rpc.Status`) and the trailing metadata the server sent.
 ///
 /// A `Status` is also this crate's error type: every failure, local or
-/// remote, is a `Status` whose code follows the gRPC specification.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// remote, is a `Status` whose code follows the gRPC specification. A
+/// failure that came from below gRPC (an I/O error, a TLS error, an HTTP/2
+/// protocol error) keeps that error as its [`std::error::Error::source`].
+#[derive(Clone, Debug)]
 pub struct Status {
     code: Code,
     message: String,
     details: Bytes,
     metadata: Metadata,
+    source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+    /// The server's `grpc-retry-pushback-ms` (gRFC A6), read from the
+    /// trailers with the status.
+    pushback: crate::retry::policy::Pushback,
 }
+
+/// Two statuses are equal when their code, message, details and metadata
+/// are; the [`source`](std::error::Error::source) is not compared.
+impl PartialEq for Status {
+    fn eq(&self, other: &Status) -> bool {
+        self.code == other.code
+            && self.message == other.message
+            && self.details == other.details
+            && self.metadata == other.metadata
+    }
+}
+
+impl Eq for Status {}
 
 macro_rules! constructors {
     ($($(#[$doc:meta])* $name:ident => $code:ident,)*) => {
@@ -42,7 +62,16 @@ impl Status {
             message: message.into(),
             details: Bytes::new(),
             metadata: Metadata::new(),
+            source: None,
+            pushback: crate::retry::policy::Pushback::None,
         }
+    }
+
+    /// This status with `source` as the lower-level error that caused it
+    /// (returned by [`std::error::Error::source`]).
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Status {
+        self.source = Some(Arc::new(source));
+        self
     }
 
     /// Success: [`Code::Ok`] with an empty message.
@@ -89,6 +118,17 @@ impl Status {
     pub fn with_details(mut self, details: Bytes) -> Status {
         self.details = details;
         self
+    }
+
+    /// This status with the server's `grpc-retry-pushback-ms`.
+    pub(crate) fn with_pushback(mut self, pushback: crate::retry::policy::Pushback) -> Status {
+        self.pushback = pushback;
+        self
+    }
+
+    /// What the trailers' `grpc-retry-pushback-ms` said.
+    pub(crate) fn pushback(&self) -> crate::retry::policy::Pushback {
+        self.pushback
     }
 
     /// This status with `metadata` as its trailing metadata.
@@ -140,7 +180,13 @@ impl fmt::Display for Status {
     }
 }
 
-impl std::error::Error for Status {}
+impl std::error::Error for Status {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl From<Code> for Status {
     /// A status with this code and an empty message.
@@ -187,5 +233,20 @@ mod tests {
         assert_eq!(s.metadata(), &md);
         let err: &dyn std::error::Error = &s;
         assert_eq!(err.to_string(), "INTERNAL: boom");
+        assert!(err.source().is_none());
+    }
+
+    #[test]
+    fn the_source_error_is_kept_and_not_compared() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let s = Status::unavailable("failed to connect").with_source(io);
+        let source = std::error::Error::source(&s).expect("a source");
+        let io = source
+            .downcast_ref::<std::io::Error>()
+            .expect("an io::Error");
+        assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+        // Clones share it; equality ignores it.
+        assert!(std::error::Error::source(&s.clone()).is_some());
+        assert_eq!(s, Status::unavailable("failed to connect"));
     }
 }

@@ -28,7 +28,7 @@ async fn unary_ok() {
             .await;
         s
     });
-    let channel = Channel::builder(&target).unwrap().build();
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
     let mut req = Request::new(Bytes::from_static(b"ping")).with_timeout(Duration::from_secs(5));
     req.metadata_mut().insert("x-id", "7").unwrap();
     let resp = within(5, channel.unary("/pkg.Svc/Echo", req, BytesCodec))
@@ -74,7 +74,7 @@ async fn trailers_only_error() {
         .await;
         s.next().await;
     });
-    let channel = Channel::builder(&target).unwrap().build();
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
     let err = within(
         5,
         channel.unary("/a.B/C", Request::new(Bytes::new()), BytesCodec),
@@ -100,7 +100,7 @@ async fn server_streaming_several_messages() {
             .await;
         s.next().await;
     });
-    let channel = Channel::builder(&target).unwrap().build();
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
     let resp = within(
         5,
         channel.server_streaming("/a.B/S", Request::new(Bytes::new()), BytesCodec),
@@ -149,7 +149,7 @@ async fn client_streaming() {
         s.unary_ok(id, b"6").await;
         s.next().await;
     });
-    let channel = Channel::builder(&target).unwrap().build();
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
     let items = vec![
         Bytes::from_static(b"a"),
         Bytes::from_static(b"bb"),
@@ -179,7 +179,7 @@ async fn bidi_ping_pong() {
         s.trailers(id, 0, "").await;
         s.next().await;
     });
-    let channel = Channel::builder(&target).unwrap().build();
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
     struct Rx(tokio::sync::mpsc::Receiver<Bytes>);
     impl futures_core::Stream for Rx {
@@ -191,13 +191,12 @@ async fn bidi_ping_pong() {
             self.0.poll_recv(cx)
         }
     }
-    let resp = within(
+    let mut stream = within(
         5,
         channel.streaming("/a.B/Bidi", Request::new(Rx(rx)), BytesCodec),
     )
     .await
     .unwrap();
-    let mut stream = resp.into_message();
     for word in ["abc", "hello", "xy"] {
         tx.send(Bytes::from(word)).await.unwrap();
         let back = within(5, stream.message()).await.unwrap().unwrap();
@@ -206,6 +205,126 @@ async fn bidi_ping_pong() {
     }
     drop(tx);
     assert_eq!(within(5, stream.message()).await.unwrap(), None);
+}
+
+/// A server that sends its response headers only with its first response,
+/// after the client's first request (as grpc-go does).
+async fn headers_after_first_request(l: tokio::net::TcpListener) {
+    let mut s = accept(&l).await;
+    let (id, fields) = s.request_headers().await;
+    assert_eq!(field(&fields, "x-id"), Some("9"));
+    let mut first = true;
+    while let Some(m) = within(5, s.message(id)).await {
+        if first {
+            s.headers(
+                id,
+                &[
+                    (":status", "200"),
+                    ("content-type", "application/grpc"),
+                    ("x-head", "late"),
+                ],
+                false,
+            )
+            .await;
+            first = false;
+        }
+        let mut reply = m.to_vec();
+        reply.reverse();
+        s.message_out(id, &reply).await;
+    }
+    s.trailers(id, 0, "").await;
+    s.next().await;
+}
+
+#[tokio::test]
+async fn bidi_opens_before_response_headers() {
+    let (l, target) = listen().await;
+    tokio::spawn(headers_after_first_request(l));
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
+    let mut req = Request::new(());
+    req.metadata_mut().insert("x-id", "9").unwrap();
+    // Opens without the response headers (which come after our first
+    // message): awaiting them here would deadlock.
+    let (tx, mut rx) = within(5, channel.bidi("/a.B/Bidi", req, BytesCodec))
+        .await
+        .unwrap();
+    assert!(rx.headers_now().is_none());
+    within(5, tx.send(Bytes::from_static(b"abc")))
+        .await
+        .unwrap();
+    assert_eq!(
+        within(5, rx.headers()).await.unwrap().get("x-head"),
+        Some("late")
+    );
+    assert_eq!(
+        within(5, rx.message()).await.unwrap(),
+        Some(Bytes::from_static(b"cba"))
+    );
+    within(5, tx.send(Bytes::from_static(b"xy"))).await.unwrap();
+    assert_eq!(
+        within(5, rx.message()).await.unwrap(),
+        Some(Bytes::from_static(b"yx"))
+    );
+    tx.finish();
+    assert_eq!(within(5, rx.message()).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn streaming_with_a_request_stream_opens_before_response_headers() {
+    let (l, target) = listen().await;
+    tokio::spawn(headers_after_first_request(l));
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+    let mut req = Request::new(MpscStream(rx));
+    req.metadata_mut().insert("x-id", "9").unwrap();
+    // Nothing queued yet: the call must open anyway.
+    let mut stream = within(5, channel.streaming("/a.B/Bidi", req, BytesCodec))
+        .await
+        .unwrap();
+    tx.send(Bytes::from_static(b"hello")).await.unwrap();
+    assert_eq!(
+        within(5, stream.message()).await.unwrap(),
+        Some(Bytes::from_static(b"olleh"))
+    );
+    assert_eq!(stream.headers_now().unwrap().get("x-head"), Some("late"));
+    drop(tx);
+    assert_eq!(within(5, stream.message()).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn client_stream_sender() {
+    let (l, target) = listen().await;
+    tokio::spawn(async move {
+        let mut s = accept(&l).await;
+        let (id, _, msgs) = s.request().await;
+        assert_eq!(
+            msgs,
+            vec![Bytes::from_static(b"a"), Bytes::from_static(b"bb")]
+        );
+        s.unary_ok(id, b"3").await;
+        s.next().await;
+    });
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
+    let (tx, response) = within(5, channel.client_stream("/a.B/CS", (), BytesCodec))
+        .await
+        .unwrap();
+    tx.send(Bytes::from_static(b"a")).await.unwrap();
+    tx.send(Bytes::from_static(b"bb")).await.unwrap();
+    tx.finish();
+    let response = within(5, response).await.unwrap();
+    assert_eq!(response.message(), &Bytes::from_static(b"3"));
+}
+
+struct MpscStream(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl futures_core::Stream for MpscStream {
+    type Item = Bytes;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Bytes>> {
+        self.0.poll_recv(cx)
+    }
 }
 
 #[tokio::test]
@@ -224,7 +343,7 @@ async fn deadline_exceeded_resets_with_cancel() {
             other => panic!("expected RST_STREAM, got {other:?}"),
         }
     });
-    let channel = Channel::builder(&target).unwrap().build();
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
     let req = Request::new(Bytes::new()).with_timeout(Duration::from_millis(300));
     let start = std::time::Instant::now();
     let err = within(5, channel.unary("/a.B/Slow", req, BytesCodec))
@@ -251,7 +370,7 @@ async fn dropped_streaming_resets_with_cancel() {
             other => panic!("expected RST_STREAM, got {other:?}"),
         }
     });
-    let channel = Channel::builder(&target).unwrap().build();
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
     let resp = within(
         5,
         channel.server_streaming("/a.B/S", Request::new(Bytes::new()), BytesCodec),
@@ -277,7 +396,7 @@ async fn server_closes_tcp_mid_call() {
         s.response_headers(id).await;
         drop(s);
     });
-    let channel = Channel::builder(&target).unwrap().build();
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
     let err = within(
         5,
         channel.unary("/a.B/C", Request::new(Bytes::new()), BytesCodec),

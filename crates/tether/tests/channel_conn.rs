@@ -8,19 +8,20 @@ use bytes::Bytes;
 use channel_support::*;
 use std::time::{Duration, Instant};
 use tether::backoff::BackoffConfig;
-use tether::{BytesCodec, Channel, Code, ConnectivityState, Request};
+use tether::{BytesCodec, Channel, Code, ConnectivityState, Keepalive, Request};
 use tether_h2::ErrorCode;
 use tokio::net::TcpListener;
 
 fn fast_backoff() -> BackoffConfig {
-    BackoffConfig {
-        initial_backoff: Duration::from_millis(100),
-        jitter: 0.0,
-        ..BackoffConfig::default()
-    }
+    let mut b = BackoffConfig::default();
+    b.initial_backoff = Duration::from_millis(100);
+    b.jitter = 0.0;
+    b
 }
 
-#[tokio::test]
+// Tokio's paused clock: the timing windows below are virtual time, exact
+// whatever the machine's load (the sockets are real, on loopback).
+#[tokio::test(start_paused = true)]
 async fn silent_server_fails_at_connect_deadline() {
     let (l, target) = listen().await;
     let _hold = tokio::spawn(async move {
@@ -33,8 +34,9 @@ async fn silent_server_fails_at_connect_deadline() {
         .unwrap()
         .connect_timeout(Duration::from_millis(300))
         .backoff(fast_backoff())
-        .build();
-    let start = Instant::now();
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
     let err = within(
         5,
         channel.unary("/a.B/C", Request::new(Bytes::new()), BytesCodec),
@@ -45,7 +47,7 @@ async fn silent_server_fails_at_connect_deadline() {
     assert!(err.message().contains("connect deadline"), "{err}");
     let took = start.elapsed();
     assert!(
-        took >= Duration::from_millis(300) && took < Duration::from_secs(2),
+        took >= Duration::from_millis(300) && took < Duration::from_millis(400),
         "{took:?}"
     );
 }
@@ -66,7 +68,7 @@ async fn goaway_unprocessed_stream_is_retried_on_a_new_connection() {
         second.unary_ok(id, b"second connection").await;
         (first, second)
     });
-    let channel = Channel::builder(&target).unwrap().build();
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
     let resp = within(
         5,
         channel.unary(
@@ -93,7 +95,7 @@ async fn refused_stream_is_retried_transparently() {
         s.unary_ok(id, b"ok").await;
         s.next().await;
     });
-    let channel = Channel::builder(&target).unwrap().build();
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
     let resp = within(
         5,
         channel.unary("/a.B/C", Request::new(Bytes::new()), BytesCodec),
@@ -103,7 +105,9 @@ async fn refused_stream_is_retried_transparently() {
     assert_eq!(resp.message(), &Bytes::from_static(b"ok"));
 }
 
-#[tokio::test]
+// Tokio's paused clock: the timing windows below are virtual time, exact
+// whatever the machine's load (the sockets are real, on loopback).
+#[tokio::test(start_paused = true)]
 async fn keepalive_detects_a_dead_peer() {
     let (l, target) = listen().await;
     tokio::spawn(async move {
@@ -120,13 +124,13 @@ async fn keepalive_detects_a_dead_peer() {
     });
     let channel = Channel::builder(&target)
         .unwrap()
-        .keepalive(
+        .keepalive(Keepalive::new(
             Duration::from_millis(200),
             Duration::from_millis(200),
-            false,
-        )
-        .build();
-    let start = Instant::now();
+        ))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
     let err = within(
         5,
         channel.unary("/a.B/C", Request::new(Bytes::new()), BytesCodec),
@@ -137,18 +141,24 @@ async fn keepalive_detects_a_dead_peer() {
     assert!(err.message().contains("keepalive"), "{err}");
     let took = start.elapsed();
     assert!(
-        took >= Duration::from_millis(400) && took < Duration::from_millis(1500),
+        took >= Duration::from_millis(400) && took < Duration::from_millis(500),
         "{took:?}"
     );
 }
 
-#[tokio::test]
+// Tokio's paused clock: the timing windows below are virtual time, exact
+// whatever the machine's load (the sockets are real, on loopback).
+#[tokio::test(start_paused = true)]
 async fn too_many_pings_doubles_keepalive_time() {
     let (l, target) = listen().await;
     let channel = Channel::builder(&target)
         .unwrap()
-        .keepalive(Duration::from_millis(100), Duration::from_secs(2), true)
-        .build();
+        .keepalive(
+            Keepalive::new(Duration::from_millis(100), Duration::from_secs(2))
+                .permit_without_calls(true),
+        )
+        .build()
+        .unwrap();
     assert_eq!(channel.state(true), ConnectivityState::Connecting);
     let mut first = within(5, accept(&l)).await;
     // Three PINGs, so that there are two gaps to check.
@@ -157,7 +167,8 @@ async fn too_many_pings_doubles_keepalive_time() {
     }
     let gaps: Vec<_> = first.pings.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(
-        gaps.iter().all(|g| *g < Duration::from_millis(180)),
+        gaps.iter()
+            .all(|g| *g >= Duration::from_millis(100) && *g < Duration::from_millis(150)),
         "{gaps:?}"
     );
     first
@@ -179,7 +190,8 @@ async fn too_many_pings_doubles_keepalive_time() {
     }
     let gaps: Vec<_> = second.pings.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(
-        gaps.iter().all(|g| *g >= Duration::from_millis(190)),
+        gaps.iter()
+            .all(|g| *g >= Duration::from_millis(200) && *g < Duration::from_millis(250)),
         "{gaps:?}"
     );
 }
@@ -187,7 +199,7 @@ async fn too_many_pings_doubles_keepalive_time() {
 #[tokio::test]
 async fn connectivity_idle_connecting_ready() {
     let (l, target) = listen().await;
-    let channel = Channel::builder(&target).unwrap().build();
+    let channel = Channel::builder(&target).unwrap().build().unwrap();
     assert_eq!(channel.state(false), ConnectivityState::Idle);
     assert_eq!(channel.state(true), ConnectivityState::Connecting);
     let server = tokio::spawn(async move {
@@ -211,7 +223,9 @@ async fn connectivity_idle_connecting_ready() {
     server.abort();
 }
 
-#[tokio::test]
+// Tokio's paused clock: the timing windows below are virtual time, exact
+// whatever the machine's load (the sockets are real, on loopback).
+#[tokio::test(start_paused = true)]
 async fn closed_port_goes_transient_failure_and_backs_off() {
     let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let target = format!("http://{}", l.local_addr().unwrap());
@@ -219,7 +233,8 @@ async fn closed_port_goes_transient_failure_and_backs_off() {
     let channel = Channel::builder(&target)
         .unwrap()
         .backoff(fast_backoff())
-        .build();
+        .build()
+        .unwrap();
     channel.state(true);
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut seen = vec![channel.state(false)];
@@ -254,7 +269,7 @@ async fn closed_port_goes_transient_failure_and_backs_off() {
     let last = subs[0].last_error.as_ref().expect("a last error");
     assert!(last.message().contains("failed to connect"), "{last}");
     // Fail-fast calls fail at once in TRANSIENT_FAILURE, with the error.
-    let start = Instant::now();
+    let start = tokio::time::Instant::now();
     let err = within(
         5,
         channel.unary("/a.B/C", Request::new(Bytes::new()), BytesCodec),
@@ -278,7 +293,8 @@ async fn wait_for_ready_call_succeeds_once_a_server_appears() {
     let channel = Channel::builder(&format!("http://{addr}"))
         .unwrap()
         .backoff(fast_backoff())
-        .build();
+        .build()
+        .unwrap();
     let call = {
         let channel = channel.clone();
         tokio::spawn(async move {

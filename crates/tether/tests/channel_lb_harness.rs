@@ -92,7 +92,10 @@ async fn every_backend_serves_and_names_itself() {
         return;
     };
     for i in 0..backends.len() {
-        let ch = Channel::builder(&backends.http_target(i)).unwrap().build();
+        let ch = Channel::builder(&backends.http_target(i))
+            .unwrap()
+            .build()
+            .unwrap();
         let served = within(10, test_service::unary(&ch, false, CALL))
             .await
             .unwrap();
@@ -114,7 +117,10 @@ async fn a_held_call_lasts_its_intervals() {
     let Some(backends) = Backends::start(1, &[]).await else {
         return;
     };
-    let ch = Channel::builder(&backends.http_target(0)).unwrap().build();
+    let ch = Channel::builder(&backends.http_target(0))
+        .unwrap()
+        .build()
+        .unwrap();
     test_service::unary(&ch, false, CALL).await.unwrap(); // connected
     let t0 = Instant::now();
     let (_, n) = within(
@@ -138,20 +144,29 @@ async fn a_backend_killed_refuses_and_a_restarted_one_serves() {
     };
     backends.kill(1);
     assert!(!backends.is_running(1));
-    let ch = Channel::builder(&backends.http_target(1)).unwrap().build();
+    let ch = Channel::builder(&backends.http_target(1))
+        .unwrap()
+        .build()
+        .unwrap();
     let err = within(10, test_service::unary(&ch, false, CALL))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable, "{err}");
     // The other one, on the same port, is untouched.
-    let other = Channel::builder(&backends.http_target(0)).unwrap().build();
+    let other = Channel::builder(&backends.http_target(0))
+        .unwrap()
+        .build()
+        .unwrap();
     let served = within(10, test_service::unary(&other, false, CALL))
         .await
         .unwrap();
     assert_eq!(served, backends.addr(0));
 
     backends.restart(1).await;
-    let ch = Channel::builder(&backends.http_target(1)).unwrap().build();
+    let ch = Channel::builder(&backends.http_target(1))
+        .unwrap()
+        .build()
+        .unwrap();
     let served = within(10, test_service::unary(&ch, false, CALL))
         .await
         .unwrap();
@@ -207,7 +222,8 @@ async fn the_age_flags_reach_the_server_it_sends_goaway() {
                 seen.fetch_add(1, Ordering::Relaxed);
             }
         })
-        .build();
+        .build()
+        .unwrap();
     within(10, test_service::unary(&ch, true, CALL))
         .await
         .unwrap();
@@ -223,7 +239,10 @@ async fn the_stream_limit_reaches_the_server_calls_beyond_it_wait() {
     let Some(b) = Backends::start(1, &["-max_concurrent_streams=2"]).await else {
         return;
     };
-    let ch = Channel::builder(&b.http_target(0)).unwrap().build();
+    let ch = Channel::builder(&b.http_target(0))
+        .unwrap()
+        .build()
+        .unwrap();
     within(10, test_service::unary(&ch, true, CALL))
         .await
         .unwrap();

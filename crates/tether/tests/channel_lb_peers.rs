@@ -158,7 +158,8 @@ async fn round_robin_spreads_over_three_backends_found_by_dns() {
         .unwrap()
         .load_balancing(LbConfig::RoundRobin)
         .dns(dns_every_second())
-        .build();
+        .build()
+        .unwrap();
     wait_for_state(&ch, ConnectivityState::Ready, 5).await;
     // round_robin connects to every address, not only the first.
     wait_for_subchannels(&ch, 5, "3 READY", |s| {
@@ -192,7 +193,8 @@ async fn pick_first_sticks_then_fails_over_when_its_backend_dies() {
         .unwrap()
         .dns(dns_every_second())
         .on_event(events.hook())
-        .build(); // pick_first is the default
+        .build()
+        .unwrap(); // pick_first is the default
 
     let counts = within(20, spread(&ch, 50, CALL)).await;
     assert_eq!(
@@ -251,7 +253,8 @@ async fn dns_refresh_adds_and_removes_backends() {
         .default_service_config(r#"{"loadBalancingConfig":[{"round_robin":{}}]}"#)
         .unwrap()
         .dns(dns_every_second())
-        .build();
+        .build()
+        .unwrap();
     let counts = within(20, spread(&ch, 30, CALL)).await;
     assert_eq!(
         counts.keys().cloned().collect::<Vec<_>>(),
@@ -307,7 +310,8 @@ async fn all_down_fails_fast_and_wait_for_ready_waits_for_a_restart() {
     let ch = Channel::builder(&target)
         .unwrap()
         .load_balancing(LbConfig::RoundRobin)
-        .build();
+        .build()
+        .unwrap();
     wait_for_state(&ch, ConnectivityState::TransientFailure, 5).await;
     wait_for_subchannels(&ch, 5, "all failed with an error", |s| {
         s.len() == 2 && s.iter().all(|s| s.last_error.is_some())
@@ -352,7 +356,7 @@ async fn reset_connect_backoff_reconnects_at_once() {
     };
     let target = b.ipv4_target(&[0]);
     b.kill(0);
-    let ch = Channel::builder(&target).unwrap().build();
+    let ch = Channel::builder(&target).unwrap().build().unwrap();
     wait_for_state(&ch, ConnectivityState::TransientFailure, 5).await;
     let failed = Instant::now();
     // Two failures: the next attempt is 1.6 s (+-20 %) after the second,
@@ -387,7 +391,8 @@ async fn a105_opens_connections_up_to_the_limit_when_streams_are_saturated() {
         .unwrap()
         .max_connections_per_subchannel(5)
         .extra_connection_idle_timeout(Duration::from_millis(500))
-        .build();
+        .build()
+        .unwrap();
     // Connected, and the server's SETTINGS (MAX_CONCURRENT_STREAMS 2) known.
     within(10, unary(&ch, true, CALL)).await.unwrap();
 
@@ -452,7 +457,8 @@ async fn max_connection_age_goaways_are_invisible_to_calls() {
     let ch = Channel::builder(&b.ipv4_target(&[0]))
         .unwrap()
         .on_event(events.hook())
-        .build();
+        .build()
+        .unwrap();
     wait_for_state(&ch, ConnectivityState::Ready, 5).await;
 
     let t0 = Instant::now();
@@ -492,24 +498,19 @@ async fn manual_resolver_updates_reach_round_robin() {
     let resolver = ManualResolver::new();
     let ch = Channel::builder_with_resolver("svc", resolver.clone())
         .load_balancing(LbConfig::RoundRobin)
-        .build();
-    resolver.update(Resolution {
-        addresses: vec![Address::Tcp(b.socket_addr(0))],
-        service_config: None,
-    });
+        .build()
+        .unwrap();
+    resolver.update(Resolution::new(vec![Address::Tcp(b.socket_addr(0))]));
     let counts = within(20, spread(&ch, 10, CALL)).await;
     assert_eq!(
         counts.into_iter().collect::<Vec<_>>(),
         vec![(b.addr(0), 10)]
     );
 
-    resolver.update(Resolution {
-        addresses: vec![
-            Address::Tcp(b.socket_addr(0)),
-            Address::Tcp(b.socket_addr(1)),
-        ],
-        service_config: None,
-    });
+    resolver.update(Resolution::new(vec![
+        Address::Tcp(b.socket_addr(0)),
+        Address::Tcp(b.socket_addr(1)),
+    ]));
     until_served_by(&ch, &b.addr(1), 5).await;
     wait_for_subchannels(&ch, 5, "2 READY", |s| {
         ready_addresses(s) == tcp(&b, &[0, 1])
@@ -540,7 +541,8 @@ async fn idle_timeout_drops_connections_and_the_next_call_reconnects() {
     let ch = Channel::builder(&b.ipv4_target(&[0]))
         .unwrap()
         .idle_timeout(Some(Duration::from_secs(1)))
-        .build();
+        .build()
+        .unwrap();
     within(10, unary(&ch, true, CALL)).await.unwrap();
     assert_eq!(ch.state(false), ConnectivityState::Ready);
     wait_for_state(&ch, ConnectivityState::Idle, 4).await;

@@ -24,7 +24,8 @@ async fn health_check_against_grpcio() {
     let _peer = start(cmd).await;
     let channel = Channel::builder(&format!("http://127.0.0.1:{port}"))
         .unwrap()
-        .build();
+        .build()
+        .unwrap();
     // HealthCheckRequest { service: "" } is empty on the wire.
     let req = Request::new(Bytes::new()).with_timeout(Duration::from_secs(5));
     let resp = within(
@@ -121,7 +122,8 @@ async fn tls_wrong_ca_fails_unavailable() {
     let channel = Channel::builder(&format!("https://127.0.0.1:{port}"))
         .unwrap()
         .tls(TlsConfig::new().server_name("foo.test.google.fr"))
-        .build();
+        .build()
+        .unwrap();
     let err = within(
         10,
         channel.unary(
@@ -155,7 +157,8 @@ async fn unary_over_a_unix_socket() {
     });
     let channel = Channel::builder(&format!("unix://{}", path.display()))
         .unwrap()
-        .build();
+        .build()
+        .unwrap();
     let resp = within(
         5,
         channel.unary(

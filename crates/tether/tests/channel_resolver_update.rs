@@ -14,10 +14,7 @@ use tether::service_config::LbConfig;
 use tether::{BytesCodec, Channel, ConnectivityState, Request};
 
 fn resolution(addrs: &[SocketAddr]) -> Resolution {
-    Resolution {
-        addresses: addrs.iter().map(|a| Address::Tcp(*a)).collect(),
-        service_config: None,
-    }
+    Resolution::new(addrs.iter().map(|a| Address::Tcp(*a)).collect())
 }
 
 async fn call(ch: &Channel, path: &str) -> Result<Bytes, tether::Status> {
@@ -36,7 +33,8 @@ async fn a_removed_address_finishes_its_call_then_closes_and_a_kept_one_stays() 
     resolver.update(resolution(&[a, b]));
     let ch = Channel::builder_with_resolver("svc.test", resolver.clone())
         .load_balancing(LbConfig::RoundRobin)
-        .build();
+        .build()
+        .unwrap();
     assert_eq!(ch.state(true), ConnectivityState::Connecting);
     // round_robin connects to both at once.
     let (mut sa, mut sb) = within(5, async { (accept(&la).await, accept(&lb).await) }).await;

@@ -225,7 +225,7 @@ fn idle_timeout_closes_the_connection_and_the_next_call_reconnects() {
     virtual_time(|| async {
         let (l, target) = listen().await;
         let (builder, log) = recording(&target);
-        let channel = builder.idle_timeout(Some(60 * SEC)).build();
+        let channel = builder.idle_timeout(Some(60 * SEC)).build().unwrap();
         let first = spawn_call(&channel);
         let mut s1 = within(5, accept_with(&l, Vec::new())).await;
         let (id, _, _) = within(5, s1.request()).await;
@@ -264,7 +264,7 @@ fn leaving_idle_again_goes_straight_to_connecting() {
     virtual_time(|| async {
         let (l, target) = listen().await;
         let (builder, log) = recording(&target);
-        let channel = builder.idle_timeout(Some(60 * SEC)).build();
+        let channel = builder.idle_timeout(Some(60 * SEC)).build().unwrap();
         for (n, body) in [b"one", b"two"].into_iter().enumerate() {
             if n == 1 {
                 sleep(61 * SEC).await;
@@ -297,7 +297,7 @@ fn a_call_in_flight_longer_than_the_idle_timeout_keeps_the_channel_ready() {
     virtual_time(|| async {
         let (l, target) = listen().await;
         let (builder, log) = recording(&target);
-        let channel = builder.idle_timeout(Some(60 * SEC)).build();
+        let channel = builder.idle_timeout(Some(60 * SEC)).build().unwrap();
         let held = spawn_call(&channel);
         let mut s = within(5, accept_with(&l, Vec::new())).await;
         let (id, _, _) = within(5, s.request()).await;
@@ -323,7 +323,7 @@ fn without_idle_timeout_the_channel_never_goes_idle() {
     virtual_time(|| async {
         let (l, target) = listen().await;
         let (builder, log) = recording(&target);
-        let channel = builder.idle_timeout(None).build();
+        let channel = builder.idle_timeout(None).build().unwrap();
         let first = spawn_call(&channel);
         let mut s = within(5, accept_with(&l, Vec::new())).await;
         let (id, _, _) = within(5, s.request()).await;
@@ -355,7 +355,8 @@ fn a105_opens_a_connection_per_call_up_to_the_limit() {
         let channel = Channel::builder(&target)
             .unwrap()
             .max_connections_per_subchannel(3)
-            .build();
+            .build()
+            .unwrap();
         let calls: Vec<_> = (0..3).map(|_| spawn_call(&channel)).collect();
         until("3 requests", 5 * SEC, || farm.requests().len() >= 3).await;
         sleep(SEC).await;
@@ -379,7 +380,8 @@ fn a105_at_the_limit_a_call_waits_for_room() {
         let channel = Channel::builder(&target)
             .unwrap()
             .max_connections_per_subchannel(2)
-            .build();
+            .build()
+            .unwrap();
         let calls: Vec<_> = (0..3).map(|_| spawn_call(&channel)).collect();
         until("2 requests", 5 * SEC, || farm.requests().len() >= 2).await;
         sleep(SEC).await;
@@ -406,7 +408,7 @@ fn without_a105_calls_queue_on_one_connection() {
     virtual_time(|| async {
         let (l, target) = listen().await;
         let farm = Farm::start(l, 1);
-        let channel = Channel::builder(&target).unwrap().build();
+        let channel = Channel::builder(&target).unwrap().build().unwrap();
         let calls: Vec<_> = (0..3).map(|_| spawn_call(&channel)).collect();
         until("1 request", 5 * SEC, || !farm.requests().is_empty()).await;
         sleep(SEC).await;
@@ -434,7 +436,8 @@ fn a105_extra_connections_close_after_their_idle_timeout() {
             .unwrap()
             .max_connections_per_subchannel(3)
             .extra_connection_idle_timeout(10 * SEC)
-            .build();
+            .build()
+            .unwrap();
         let calls: Vec<_> = (0..3).map(|_| spawn_call(&channel)).collect();
         until("3 requests", 5 * SEC, || farm.requests().len() >= 3).await;
         assert_eq!(channel.subchannels()[0].connections, 3);
@@ -479,7 +482,7 @@ fn goaway_connects_before_draining_and_the_channel_stays_ready() {
     virtual_time(|| async {
         let (l, target) = listen().await;
         let (builder, log) = recording(&target);
-        let channel = builder.build();
+        let channel = builder.build().unwrap();
         let held = spawn_call(&channel);
         let mut s1 = within(5, accept_with(&l, Vec::new())).await;
         let (held_id, _, _) = within(5, s1.request()).await;
@@ -524,7 +527,7 @@ fn a_dropped_socket_makes_the_channel_idle_and_the_next_call_reconnects() {
     virtual_time(|| async {
         let (l, target) = listen().await;
         let (builder, log) = recording(&target);
-        let channel = builder.build();
+        let channel = builder.build().unwrap();
         let first = spawn_call(&channel);
         let mut s1 = within(5, accept_with(&l, Vec::new())).await;
         let (id, _, _) = within(5, s1.request()).await;
@@ -564,12 +567,9 @@ fn transient_failure_is_sticky_fails_fast_and_reset_backoff_retries_at_once() {
         let addr = l.local_addr().unwrap();
         drop(l);
         let (builder, log) = recording(&format!("http://{addr}"));
-        let channel = builder
-            .backoff(BackoffConfig {
-                jitter: 0.0,
-                ..BackoffConfig::default()
-            })
-            .build();
+        let mut backoff = BackoffConfig::default();
+        backoff.jitter = 0.0;
+        let channel = builder.backoff(backoff).build().unwrap();
         let t0 = Instant::now();
         channel.state(true);
         until("TRANSIENT_FAILURE", 100 * MS, || {

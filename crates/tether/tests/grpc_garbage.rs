@@ -2,7 +2,7 @@
 //! and always ends in exactly one status.
 //!
 //! The HTTP/2 core is fuzzed (fuzz/); this covers what sits above it on the
-//! way to the application: `CallRecv` (HOSTILE J), its `MessageDecoder`
+//! way to the application: `CallRecv` (docs/hostile-peers.md section J), its `MessageDecoder`
 //! (length prefixes, compressed flags, split messages) and
 //! `Metadata::from_fields` (`-bin` base64, reserved names), fed with random
 //! `:status` values, field names and values, DATA chunks and trailers.
@@ -94,7 +94,7 @@ proptest! {
         for i in inputs {
             match i {
                 Input::Headers(status, fields, end) => {
-                    call.handle_headers(ResponseHead { status, fields }, end)
+                    call.handle_headers(ResponseHead::new(status, fields), end)
                 }
                 Input::Data(d, end) => call.handle_data(Bytes::from(d), end),
                 Input::Trailers(f) => call.handle_trailers(&f),

@@ -1,6 +1,7 @@
-//! HOSTILE.md section J, items 66-83: every gRPC-layer behaviour of a hostile
-//! or broken server, driven through `CallRecv` with the events the HTTP/2
-//! core produces, asserting the exact code (and message where it matters).
+//! docs/hostile-peers.md section J, items 66-84: every gRPC-layer behaviour
+//! of a hostile or broken server, driven through `CallRecv` with the events
+//! the HTTP/2 core produces, asserting the exact code (and message where it
+//! matters).
 
 use bytes::Bytes;
 use std::time::{Duration, Instant};
@@ -18,10 +19,7 @@ fn f(name: &str, value: &str) -> HeaderField {
 }
 
 fn head(status: u16, fields: &[(&str, &str)]) -> ResponseHead {
-    ResponseHead {
-        status,
-        fields: fields.iter().map(|(n, v)| f(n, v)).collect(),
-    }
+    ResponseHead::new(status, fields.iter().map(|(n, v)| f(n, v)).collect())
 }
 
 fn grpc_ok_head() -> ResponseHead {
@@ -357,10 +355,11 @@ fn j77_bad_base64_in_bin_metadata_is_internal() {
 
 #[test]
 fn j78_compressed_or_unknown_flag_is_internal() {
+    // The Compressed-Flag on a stream whose headers named no grpc-encoding.
     for (flag, message) in [
         (
             1,
-            "received a compressed message but no compression was negotiated",
+            "received a compressed message on a stream without grpc-encoding",
         ),
         (2, "invalid compressed flag 0x02 in message prefix"),
         (0x80, "invalid compressed flag 0x80 in message prefix"),
@@ -396,20 +395,36 @@ fn j79_over_limit_is_resource_exhausted_before_the_body() {
 }
 
 #[test]
-fn j80_compression_is_not_negotiated_so_no_bomb_can_be_inflated() {
-    // We never send grpc-accept-encoding, so a compressed message (a bomb or
-    // corrupt gzip alike) is refused as INTERNAL before any inflation.
-    let mut call = unary();
-    call.handle_headers(
+fn j80_a_compression_bomb_stops_at_the_receive_limit() {
+    // We offer gzip (grpc-accept-encoding), so a server may compress; a
+    // message that inflates past the receive limit is RESOURCE_EXHAUSTED
+    // once the limit is crossed, and corrupt gzip is INTERNAL.
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![0u8; 64 << 20]).unwrap();
+    let bomb = gz.finish().unwrap();
+    assert!(
+        bomb.len() < 128 << 10,
+        "64 MiB of zeros in {} bytes",
+        bomb.len()
+    );
+    let gzip_head = || {
         head(
             200,
             &[
                 ("content-type", "application/grpc"),
                 ("grpc-encoding", "gzip"),
             ],
-        ),
-        false,
-    );
+        )
+    };
+    let mut call = unary().with_max_message_size(1 << 20);
+    call.handle_headers(gzip_head(), false);
+    call.handle_data(frame(1, &bomb), false);
+    let status = status_of(&mut call);
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status}");
+
+    let mut call = unary();
+    call.handle_headers(gzip_head(), false);
     call.handle_data(frame(1, &[0x1f, 0x8b, 8, 0]), false);
     assert_eq!(status_of(&mut call).code(), Code::Internal);
 }

@@ -20,11 +20,22 @@ use tokio::sync::mpsc;
 pub struct PickBench {
     picker: Picker,
     _commands: Vec<mpsc::UnboundedReceiver<Command>>,
+    shared: Arc<ChannelShared>,
 }
 
 impl PickBench {
     /// `n` READY subchannels on 127.0.0.1, ports 1.. .
     pub fn new(n: usize) -> PickBench {
+        PickBench::build(n, false)
+    }
+
+    /// The same with the peak_ewma picker (power of two choices; each
+    /// pick scored, its latency recorded when the lease is given back).
+    pub fn new_peak_ewma(n: usize) -> PickBench {
+        PickBench::build(n, true)
+    }
+
+    fn build(n: usize, p2c: bool) -> PickBench {
         let (ctl, _) = mpsc::unbounded_channel();
         let shared = Arc::new(ChannelShared::new(
             Security::Plaintext,
@@ -47,19 +58,58 @@ impl PickBench {
             subs.push(sub);
             commands.push(rx);
         }
+        let picker = if p2c {
+            Picker::p2c(subs, 1, crate::lb::DEFAULT_DECAY)
+        } else {
+            Picker::ready(subs, 0)
+        };
         PickBench {
-            picker: Picker::ready(subs, 0),
+            picker,
             _commands: commands,
+            shared,
         }
     }
 
-    /// One pick, its lease given back at once; false if nothing was picked.
+    /// One pick, its lease given back at once (under peak_ewma: the clock
+    /// read and the choice, without scoring the lease); false if nothing
+    /// was picked.
     pub fn pick(&self) -> bool {
         match &self.picker {
             Picker::Ready { subchannels, next } => {
                 matches!(Picker::pick_ready(subchannels, next), Picked::Lease(_))
             }
+            Picker::P2c {
+                subchannels,
+                rng,
+                decay,
+            } => {
+                let now = self.shared.now_ns();
+                matches!(
+                    Picker::choose_p2c(subchannels, rng, *decay, now),
+                    Picked::Lease(_)
+                )
+            }
             _ => false,
+        }
+    }
+
+    /// A peak_ewma pick whose lease is given back with a latency sample
+    /// (the pick plus what recording the call's latency costs); the same
+    /// as [`PickBench::pick`] for round_robin.
+    pub fn pick_and_record(&self) -> bool {
+        match &self.picker {
+            Picker::P2c {
+                subchannels,
+                rng,
+                decay,
+            } => {
+                let now = self.shared.now_ns();
+                matches!(
+                    Picker::pick_p2c(subchannels, rng, *decay, now),
+                    Picked::Lease(_)
+                )
+            }
+            _ => self.pick(),
         }
     }
 }

@@ -5,6 +5,7 @@ use super::events::{ChannelEvent, Events, Hook};
 use super::shared::ChannelShared;
 use super::{Channel, Handle};
 use crate::backoff::BackoffConfig;
+use crate::client::Interceptor;
 use crate::connectivity::ConnectivityState;
 use crate::grpc::framing::{DEFAULT_MAX_RECV_MESSAGE_SIZE, DEFAULT_MAX_SEND_MESSAGE_SIZE};
 use crate::grpc::{request::user_agent, Scheme};
@@ -34,15 +35,20 @@ pub struct ChannelBuilder {
     user_agent: Option<String>,
     max_recv: usize,
     max_send: usize,
+    compression: crate::grpc::Encoding,
+    health: super::shared::HealthSettings,
     http2: tether_h2::Config,
     authority: Option<String>,
     hooks: Vec<Hook>,
+    interceptors: Vec<Arc<dyn Interceptor>>,
     dns: DnsConfig,
     lb: Option<LbConfig>,
     service_config: Option<ServiceConfig>,
     max_connections: usize,
     extra_idle: Duration,
     idle_timeout: Option<Duration>,
+    retries: bool,
+    retry_buffer: (usize, usize),
 }
 
 enum Source {
@@ -61,14 +67,19 @@ impl std::fmt::Debug for ChannelBuilder {
             .field("user_agent", &self.user_agent)
             .field("max_recv", &self.max_recv)
             .field("max_send", &self.max_send)
+            .field("compression", &self.compression)
+            .field("health", &self.health)
             .field("http2", &self.http2)
             .field("authority", &self.authority)
             .field("on_event", &self.hooks.len())
+            .field("interceptors", &self.interceptors.len())
             .field("dns", &self.dns)
             .field("load_balancing", &self.lb)
             .field("service_config", &self.service_config)
             .field("max_connections_per_subchannel", &self.max_connections)
             .field("idle_timeout", &self.idle_timeout)
+            .field("retries", &self.retries)
+            .field("retry_buffer", &self.retry_buffer)
             .finish()
     }
 }
@@ -106,15 +117,23 @@ impl ChannelBuilder {
             user_agent: None,
             max_recv: DEFAULT_MAX_RECV_MESSAGE_SIZE,
             max_send: DEFAULT_MAX_SEND_MESSAGE_SIZE,
+            compression: crate::grpc::Encoding::Identity,
+            health: super::shared::HealthSettings::default(),
             http2: tether_h2::Config::default(),
             authority: None,
             hooks: Vec::new(),
+            interceptors: Vec::new(),
             dns: DnsConfig::default(),
             lb: None,
             service_config: None,
             max_connections: 1,
             extra_idle: super::shared::DEFAULT_EXTRA_IDLE,
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            retries: true,
+            retry_buffer: (
+                crate::retry::buffer::DEFAULT_CHANNEL_LIMIT,
+                crate::retry::buffer::DEFAULT_CALL_LIMIT,
+            ),
         }
     }
 
@@ -127,19 +146,26 @@ impl ChannelBuilder {
     }
 
     /// Keepalive (gRFC A8): a PING after `time` without reads, the
-    /// connection closed if nothing is read within `timeout` after it;
-    /// `permit_without_calls` pings even with no call open.
-    pub fn keepalive(
-        mut self,
-        time: Duration,
-        timeout: Duration,
-        permit_without_calls: bool,
-    ) -> Self {
-        self.keepalive = Some(Keepalive {
-            time,
-            timeout,
-            permit_without_calls,
-        });
+    /// connection closed if nothing is read within `timeout` after it. See
+    /// [`Keepalive`] for `permit_without_calls` (ping even with no call
+    /// open), `min_ping_interval` and `max_pings_without_data` (all off by
+    /// default).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tether::{Channel, Keepalive};
+    ///
+    /// # fn f() -> Result<(), tether::Status> {
+    /// let channel = Channel::builder("http://127.0.0.1:50051")?
+    ///     .keepalive(
+    ///         Keepalive::new(Duration::from_secs(60), Duration::from_secs(20))
+    ///             .permit_without_calls(true),
+    ///     )
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn keepalive(mut self, keepalive: Keepalive) -> Self {
+        self.keepalive = Some(keepalive);
         self
     }
 
@@ -176,6 +202,36 @@ impl ChannelBuilder {
         self
     }
 
+    /// Compresses every call's request messages with `encoding` (gzip), as
+    /// grpc doc/compression.md describes; a call can choose otherwise with
+    /// [`crate::Request::with_compression`]. Off by default. Responses are
+    /// decompressed whatever this says: every request offers
+    /// `grpc-accept-encoding: gzip`.
+    pub fn send_compressed(mut self, encoding: crate::grpc::Encoding) -> Self {
+        self.compression = encoding;
+        self
+    }
+
+    /// Client-side health checking (gRFC A17): every subchannel watches
+    /// `service` (`""` for the server's overall health) with
+    /// `grpc.health.v1.Health/Watch` on its own connection and takes new
+    /// calls only while the answer is SERVING. Applies under `round_robin`
+    /// (as the specification says) and, with
+    /// [`ChannelBuilder::health_check_pick_first`], under `pick_first`.
+    /// Overrides the service config's `healthCheckConfig.serviceName`.
+    pub fn health_check(mut self, service: &str) -> Self {
+        self.health.service = Some(service.to_owned());
+        self
+    }
+
+    /// Health-check under `pick_first` too (beyond gRFC A17, which leaves
+    /// pick_first unchecked): a NOT_SERVING address makes the policy move
+    /// on to the next one instead of sending calls into a draining pod.
+    pub fn health_check_pick_first(mut self, on: bool) -> Self {
+        self.health.with_pick_first = on;
+        self
+    }
+
     /// HTTP/2 settings: windows, frame size, limits (its `keepalive` is
     /// replaced by [`ChannelBuilder::keepalive`] when that is set).
     pub fn http2(mut self, cfg: tether_h2::Config) -> Self {
@@ -201,11 +257,21 @@ impl ChannelBuilder {
     /// # fn f() -> Result<(), tether::Status> {
     /// let channel = tether::Channel::builder("http://127.0.0.1:50051")?
     ///     .on_event(|e| eprintln!("channel: {e}"))
-    ///     .build();
+    ///     .build()?;
     /// # Ok(()) }
     /// ```
     pub fn on_event(mut self, f: impl Fn(&ChannelEvent) + Send + Sync + 'static) -> Self {
         self.hooks.push(std::sync::Arc::new(f));
+        self
+    }
+
+    /// Adds an [`Interceptor`]: its `on_start` sees each call's method path
+    /// and request metadata before the call starts (and may change the
+    /// metadata, asynchronously, or fail the call), its `on_end` the call's
+    /// final status. Several run in the order added. Generated clients go
+    /// through them like any call.
+    pub fn interceptor(mut self, interceptor: impl Interceptor) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
         self
     }
 
@@ -217,24 +283,56 @@ impl ChannelBuilder {
     }
 
     /// The default service config (gRPC service config JSON): its
-    /// `loadBalancingConfig` and its `methodConfig` (`timeout`,
-    /// `waitForReady`, `maxRequestMessageBytes`,
-    /// `maxResponseMessageBytes`). Bad JSON, a wrong type or an
-    /// unsupported policy is INVALID_ARGUMENT naming the JSON path.
+    /// `loadBalancingConfig`, `healthCheckConfig`, `retryThrottling` and
+    /// its `methodConfig` (`timeout`, `waitForReady`,
+    /// `maxRequestMessageBytes`, `maxResponseMessageBytes`, `retryPolicy`,
+    /// `hedgingPolicy`). Bad JSON, a wrong type or an out-of-range value
+    /// is INVALID_ARGUMENT naming the JSON path. A service config from the
+    /// resolver (DNS TXT, when enabled) replaces it while it is valid.
     ///
     /// ```
     /// # fn f() -> Result<(), tether::Status> {
     /// let channel = tether::Channel::builder("dns:///my-service.default.svc.cluster.local:50051")?
     ///     .default_service_config(r#"{
     ///         "loadBalancingConfig": [{"round_robin": {}}],
-    ///         "methodConfig": [{"name": [{"service": "pkg.Svc"}], "timeout": "2s"}]
+    ///         "methodConfig": [{
+    ///             "name": [{"service": "pkg.Svc"}],
+    ///             "timeout": "2s",
+    ///             "retryPolicy": {
+    ///                 "maxAttempts": 3,
+    ///                 "initialBackoff": "0.1s",
+    ///                 "maxBackoff": "1s",
+    ///                 "backoffMultiplier": 2,
+    ///                 "retryableStatusCodes": ["UNAVAILABLE"]
+    ///             }
+    ///         }],
+    ///         "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}
     ///     }"#)?
-    ///     .build();
+    ///     .build()?;
     /// # let _ = channel; Ok(()) }
     /// ```
     pub fn default_service_config(mut self, json: &str) -> Result<Self, Status> {
         self.service_config = Some(ServiceConfig::parse(json)?);
         Ok(self)
+    }
+
+    /// Whether the service config's `retryPolicy` and `hedgingPolicy`
+    /// apply (on by default). Off, calls are only retried transparently
+    /// (attempts the server never processed, gRFC A6), for applications
+    /// that run their own retry loop.
+    pub fn retries(mut self, enabled: bool) -> Self {
+        self.retries = enabled;
+        self
+    }
+
+    /// The memory request messages may hold so that calls can be retried
+    /// or hedged (gRFC A6's `retry_buffer_size_in_bytes` and
+    /// `per_rpc_buffer_limit_in_bytes`; grpc-java's defaults: 16 MiB per
+    /// channel, 1 MiB per call). A call whose request outgrows either
+    /// limit commits to its current attempt: it is no longer retried.
+    pub fn retry_buffer(mut self, per_channel: usize, per_call: usize) -> Self {
+        self.retry_buffer = (per_channel, per_call);
+        self
     }
 
     /// DNS resolution: minimum interval between re-resolutions (30 s),
@@ -271,7 +369,12 @@ impl ChannelBuilder {
     }
 
     /// The channel, IDLE: nothing connects before the first call.
-    pub fn build(self) -> Channel {
+    ///
+    /// Fails only on a TLS configuration rustls refuses (a CA certificate
+    /// it cannot use, a client key that does not match its certificate):
+    /// INVALID_ARGUMENT naming the problem, here rather than as UNAVAILABLE
+    /// on every connection attempt.
+    pub fn build(self) -> Result<Channel, Status> {
         let is_unix = matches!(self.source, Source::Target(Target::Unix(_)));
         let tls = match (self.tls, self.tls_default) {
             _ if is_unix => None,
@@ -288,14 +391,11 @@ impl ChannelBuilder {
         let host = host_of(&authority).to_owned();
         let security = match tls {
             None => Security::Plaintext,
-            Some(t) => match t.client_config() {
-                Ok(config) => Security::Tls {
-                    config,
-                    server_name: t
-                        .server_name_override()
-                        .map_or_else(|| host.clone(), str::to_owned),
-                },
-                Err(status) => Security::Broken(status),
+            Some(t) => Security::Tls {
+                config: t.client_config()?,
+                server_name: t
+                    .server_name_override()
+                    .map_or_else(|| host.clone(), str::to_owned),
             },
         };
         let mut http2 = self.http2;
@@ -332,6 +432,17 @@ impl ChannelBuilder {
             seed,
         );
         shared.extra_idle = self.extra_idle;
+        shared.retry_budget = Arc::new(crate::retry::buffer::Budget::new(
+            self.retry_buffer.0,
+            self.retry_buffer.1,
+        ));
+        shared.health = self.health;
+        shared.health_watch_head = crate::grpc::RequestHead::new(
+            scheme,
+            Bytes::from(authority.clone()),
+            Bytes::from_static(crate::subchannel::health::WATCH_PATH.as_bytes()),
+        )
+        .with_user_agent(user_agent(self.user_agent.as_deref()));
         let shared = Arc::new(shared);
         let source = match self.source {
             Source::Target(target) => ResolverSource::Target {
@@ -349,7 +460,7 @@ impl ChannelBuilder {
             host,
             self.idle_timeout,
         );
-        Channel {
+        Ok(Channel {
             inner: Arc::new(Handle {
                 shared,
                 control: Mutex::new(Some(control)),
@@ -359,14 +470,17 @@ impl ChannelBuilder {
                 user_agent: user_agent(self.user_agent.as_deref()),
                 max_recv: self.max_recv,
                 max_send: self.max_send,
+                compression: self.compression,
+                interceptors: self.interceptors.into(),
+                retries: self.retries,
             }),
-        }
+        })
     }
 
     /// Builds the channel and connects it: waits for READY, or fails with
     /// the connection error when the first attempt fails.
     pub async fn connect(self) -> Result<Channel, Status> {
-        let channel = self.build();
+        let channel = self.build()?;
         let mut rx = channel.inner.shared.state.subscribe();
         channel.state(true);
         loop {

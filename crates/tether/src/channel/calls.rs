@@ -1,14 +1,23 @@
 //! The four call types.
 
 use super::Channel;
-use crate::client::call::{pump_requests, ActiveCall, CallOptions};
-use crate::client::{IntoStreamingRequest, Request, Response, Streaming};
+use crate::client::call::{cancelled, config_id, ActiveCall, Body, CallOptions};
+use crate::client::interceptor::EndHook;
+use crate::client::{
+    sender, CancelHandle, IntoRequest, IntoStreamingRequest, Request, Response, ResponseFuture,
+    Sender, Streaming,
+};
 use crate::codec::Codec;
-use crate::grpc::{encode_message, Cardinality, RecvEvent};
+use crate::grpc::{encode_message_with, Cardinality, Encoding, RecvEvent};
 use crate::metadata::Metadata;
+use crate::retry::buffer::{pump_requests, Outbound};
+use crate::retry::policy::CallPolicy;
 use crate::status::Status;
 use bytes::{Bytes, BytesMut};
+use std::future::{poll_fn, Future};
+use std::pin::pin;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 impl Channel {
     /// A unary call: one request, one response.
@@ -18,13 +27,17 @@ impl Channel {
         request: Request<C::Encode>,
         mut codec: C,
     ) -> Result<Response<C::Decode>, Status> {
-        let call = self.start(path, request, &mut codec, true).await?;
-        let (headers, message, trailers) = receive_one(call).await?;
-        Ok(Response::new(
-            headers,
-            codec.decode(message)?,
-            Some(trailers),
-        ))
+        let mut call = self.start(path, request, &mut codec, true).await?;
+        let result = receive_one(&mut call)
+            .await
+            .and_then(|(headers, message, trailers)| {
+                Ok(
+                    Response::new(headers, codec.decode(message)?, Some(trailers))
+                        .with_attempts(call.attempts()),
+                )
+            });
+        call.report_result(&result);
+        result
     }
 
     /// A server-streaming call: one request, a stream of responses.
@@ -54,27 +67,33 @@ impl Channel {
     {
         let request = request.into_streaming_request();
         let codec = Arc::new(Mutex::new(codec));
-        let call = self
+        let mut call = self
             .start_streaming(path, request, codec.clone(), Cardinality::Unary)
             .await?;
-        let (headers, message, trailers) = receive_one(call).await?;
-        let decoded = codec
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .decode(message)?;
-        Ok(Response::new(headers, decoded, Some(trailers)))
+        let result = receive_one(&mut call).await.and_then(|(h, m, t)| {
+            let decoded = codec.lock().unwrap_or_else(|e| e.into_inner()).decode(m)?;
+            Ok(Response::new(h, decoded, Some(t)).with_attempts(call.attempts()))
+        });
+        call.report_result(&result);
+        result
     }
 
     /// A bidirectional-streaming call: streams both ways.
     ///
     /// `request` is a bare stream of messages or a [`Request`] around one
     /// (see [`IntoStreamingRequest`]).
+    ///
+    /// Returns as soon as the call is open (a connection picked, the
+    /// request headers handed to it), without waiting for the response
+    /// headers: a server may send those only with its first response,
+    /// after the client's first request. [`Streaming::headers`] waits for
+    /// them. See [`Channel::bidi`] for a call fed through a [`Sender`].
     pub async fn streaming<C, R>(
         &self,
         path: &str,
         request: R,
         codec: C,
-    ) -> Result<Response<Streaming<C::Decode>>, Status>
+    ) -> Result<Streaming<C::Decode>, Status>
     where
         C: Codec,
         R: IntoStreamingRequest<Message = C::Encode>,
@@ -85,7 +104,74 @@ impl Channel {
             .start_streaming(path, request, codec.clone(), Cardinality::Streaming)
             .await?;
         let decode = move |b: Bytes| codec.lock().unwrap_or_else(|e| e.into_inner()).decode(b);
-        receive_stream(call, Box::new(decode)).await
+        Ok(Streaming::new(call, Box::new(decode), None))
+    }
+
+    /// A bidirectional-streaming call fed through a [`Sender`]: returns as
+    /// soon as the call is open, so the client may send first, read first,
+    /// or both from different tasks.
+    ///
+    /// `request` carries the metadata and options (`()` for none).
+    ///
+    /// ```no_run
+    /// # async fn f(channel: tether::Channel) -> Result<(), tether::Status> {
+    /// use bytes::Bytes;
+    /// let (tx, mut rx) = channel.bidi("/pkg.Svc/Chat", (), tether::BytesCodec).await?;
+    /// tx.send(Bytes::from_static(b"hello")).await?;
+    /// let first = rx.message().await?;
+    /// tx.finish();
+    /// while let Some(m) = rx.message().await? { /* ... */ }
+    /// # let _ = first; Ok(()) }
+    /// ```
+    pub async fn bidi<C: Codec>(
+        &self,
+        path: &str,
+        request: impl IntoRequest<()>,
+        codec: C,
+    ) -> Result<(Sender<C::Encode>, Streaming<C::Decode>), Status> {
+        let (tx, stream) = sender();
+        let request = request.into_request().map(|()| stream);
+        let responses = self.streaming(path, request, codec).await?;
+        Ok((tx, responses))
+    }
+
+    /// A client-streaming call fed through a [`Sender`]: returns as soon as
+    /// the call is open, with the [`ResponseFuture`] of its one response.
+    ///
+    /// `request` carries the metadata and options (`()` for none).
+    ///
+    /// ```no_run
+    /// # async fn f(channel: tether::Channel) -> Result<(), tether::Status> {
+    /// use bytes::Bytes;
+    /// let (tx, response) = channel.client_stream("/pkg.Svc/Upload", (), tether::BytesCodec).await?;
+    /// tx.send(Bytes::from_static(b"part 1")).await?;
+    /// tx.send(Bytes::from_static(b"part 2")).await?;
+    /// tx.finish();
+    /// let response = response.await?;
+    /// # let _ = response; Ok(()) }
+    /// ```
+    pub async fn client_stream<C: Codec>(
+        &self,
+        path: &str,
+        request: impl IntoRequest<()>,
+        codec: C,
+    ) -> Result<(Sender<C::Encode>, ResponseFuture<C::Decode>), Status> {
+        let (tx, stream) = sender();
+        let request = request.into_request().map(|()| stream);
+        let codec = Arc::new(Mutex::new(codec));
+        let mut call = self
+            .start_streaming(path, request, codec.clone(), Cardinality::Unary)
+            .await?;
+        let cancel = call.cancel_handle();
+        let response = async move {
+            let result = receive_one(&mut call).await.and_then(|(h, m, t)| {
+                let decoded = codec.lock().unwrap_or_else(|e| e.into_inner()).decode(m)?;
+                Ok(Response::new(h, decoded, Some(t)).with_attempts(call.attempts()))
+            });
+            call.report_result(&result);
+            result
+        };
+        Ok((tx, ResponseFuture::new(Box::pin(response), cancel)))
     }
 
     /// Encodes the single request message and starts the call.
@@ -96,12 +182,23 @@ impl Channel {
         codec: &mut C,
         unary: bool,
     ) -> Result<ActiveCall, Status> {
-        let (deadline, wait_for_ready, max_send, max_recv) = self.call_settings(path, &request);
-        let (message, metadata) = request.into_parts();
+        let (deadline, wait_for_ready, max_send, max_recv, policy, config) =
+            self.call_settings(path, &request);
+        let encoding = self.encoding_of(&request);
+        let cancel = request.cancel_handle().cloned();
+        let (message, mut metadata) = request.into_parts();
+        let end = self
+            .intercept(path, &mut metadata, deadline, cancel.as_ref())
+            .await?;
         let mut body = BytesMut::new();
-        encode_message(codec, &message, &mut body, max_send)?;
+        if let Err(status) = encode_message_with(codec, &message, &mut body, max_send, encoding) {
+            if let Some(end) = end {
+                end.report(&status);
+            }
+            return Err(status);
+        }
         drop(message);
-        let head = self.request_head(path, metadata, deadline);
+        let head = self.request_head(path, metadata, deadline, encoding);
         let opts = CallOptions {
             cardinality: if unary {
                 Cardinality::Unary
@@ -111,9 +208,11 @@ impl Channel {
             deadline,
             wait_for_ready,
             max_recv,
-            retryable: true,
+            policy,
+            config,
         };
-        ActiveCall::start(self, head, Some(body.freeze()), opts).await
+        let body = Body::Message(body.freeze());
+        ActiveCall::start(self, head, body, opts, cancel.as_ref(), end).await
     }
 
     /// Starts a call whose requests come from a stream, pulled by a task.
@@ -128,37 +227,112 @@ impl Channel {
         C: Codec,
         S: futures_core::Stream<Item = C::Encode> + Send + 'static,
     {
-        let (deadline, wait_for_ready, max_send, max_recv) = self.call_settings(path, &request);
-        let (stream, metadata) = request.into_parts();
-        let head = self.request_head(path, metadata, deadline);
+        let (deadline, wait_for_ready, max_send, max_recv, policy, config) =
+            self.call_settings(path, &request);
+        let encoding = self.encoding_of(&request);
+        let cancel = request.cancel_handle().cloned();
+        let (stream, mut metadata) = request.into_parts();
+        let end = self
+            .intercept(path, &mut metadata, deadline, cancel.as_ref())
+            .await?;
+        let head = self.request_head(path, metadata, deadline, encoding);
         let opts = CallOptions {
             cardinality,
             deadline,
             wait_for_ready,
             max_recv,
-            retryable: false,
+            policy,
+            config,
         };
-        let call = ActiveCall::start(self, head, None, opts).await?;
-        let (slot, conn) = call.attempt();
-        tokio::spawn(pump_requests(slot, conn, stream, codec, max_send));
+        let budget = self.shared().retry_budget.clone();
+        // Kept for transparent retries too (gRFC A6: with any policy or
+        // none), until the call commits.
+        let out = Arc::new(Outbound::new(budget, self.inner.retries, !policy.is_none()));
+        let body = Body::Stream(out.clone());
+        let call = ActiveCall::start(self, head, body, opts, cancel.as_ref(), end).await?;
+        tokio::spawn(pump_requests(out, stream, codec, max_send, encoding));
         Ok(call)
     }
 }
 
 impl Channel {
-    /// The deadline, wait-for-ready and largest request message of a call
-    /// to `path`: the request's, tightened by the service config's
-    /// `methodConfig` (the shorter timeout and the smaller limit win;
-    /// `waitForReady: true` applies to calls that did not ask for it).
+    /// How a call's request messages are compressed: the request's choice,
+    /// else the channel's.
+    fn encoding_of<T>(&self, request: &Request<T>) -> Encoding {
+        request.compression().unwrap_or(self.inner.compression)
+    }
+
+    /// Runs the interceptors' `on_start` hooks on the request metadata,
+    /// bounded by the call's deadline and cancel handle; on failure, tells
+    /// their `on_end` hooks. `None` without interceptors.
+    async fn intercept(
+        &self,
+        path: &str,
+        metadata: &mut Metadata,
+        deadline: Option<tokio::time::Instant>,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<Option<EndHook>, Status> {
+        let interceptors = &self.inner.interceptors;
+        if interceptors.is_empty() {
+            return Ok(None);
+        }
+        let end = EndHook::new(interceptors.clone(), path);
+        let run = async {
+            for i in interceptors.iter() {
+                i.on_start(path, metadata).await?;
+            }
+            Ok(())
+        };
+        let mut run = pin!(run);
+        let mut sleep = deadline.map(|d| Box::pin(tokio::time::sleep_until(d)));
+        let reg = cancel.map(CancelHandle::register);
+        let result = poll_fn(|cx| {
+            if let Some(reg) = &reg {
+                if reg.poll_cancelled(cx).is_ready() {
+                    return Poll::Ready(Err(cancelled()));
+                }
+            }
+            if let Some(sleep) = sleep.as_mut() {
+                if sleep.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(Status::deadline_exceeded(
+                        "deadline exceeded in an interceptor",
+                    )));
+                }
+            }
+            run.as_mut().poll(cx)
+        })
+        .await;
+        match result {
+            Ok(()) => Ok(Some(end)),
+            Err(status) => {
+                end.report(&status);
+                Err(status)
+            }
+        }
+    }
+
+    /// The deadline, wait-for-ready, largest request and response messages
+    /// and retry policy of a call to `path`: the request's, tightened by
+    /// the service config's `methodConfig` (the shorter timeout and the
+    /// smaller limit win; `waitForReady: true` applies to calls that did
+    /// not ask for it), with its `retryPolicy` or `hedgingPolicy`.
     fn call_settings<T>(
         &self,
         path: &str,
         request: &Request<T>,
-    ) -> (Option<tokio::time::Instant>, bool, usize, usize) {
+    ) -> (
+        Option<tokio::time::Instant>,
+        bool,
+        usize,
+        usize,
+        CallPolicy,
+        usize,
+    ) {
         let mut deadline = request.effective_deadline();
         let mut wait_for_ready = request.wait_for_ready();
         let mut max_send = self.max_send_message_size();
         let mut max_recv = self.max_recv_message_size();
+        let mut policy = CallPolicy::None;
         let config = self.shared().service_config.load();
         if let Some(m) = (**config).as_ref().and_then(|c| c.method_config(path)) {
             if let Some(t) = m.timeout {
@@ -172,13 +346,43 @@ impl Channel {
             if let Some(n) = m.max_response_message_bytes {
                 max_recv = max_recv.min(n);
             }
+            policy = self.policy_of(m);
         }
-        (deadline, wait_for_ready, max_send, max_recv)
+        let id = config_id(&config);
+        (deadline, wait_for_ready, max_send, max_recv, policy, id)
+    }
+}
+
+impl Channel {
+    /// The retry or hedging policy of a method config (none when retries
+    /// are off on the builder).
+    pub(crate) fn policy_of(&self, m: &crate::service_config::MethodConfig) -> CallPolicy {
+        if !self.inner.retries {
+            return CallPolicy::None;
+        }
+        if let Some(p) = &m.retry_policy {
+            CallPolicy::retry(p)
+        } else if let Some(p) = &m.hedging_policy {
+            CallPolicy::hedge(p)
+        } else {
+            CallPolicy::None
+        }
+    }
+
+    /// The policy of a call to `path` under the service config in force
+    /// now.
+    pub(crate) fn policy_for(&self, path: &[u8]) -> CallPolicy {
+        let config = self.shared().service_config.load();
+        let path = std::str::from_utf8(path).unwrap_or("");
+        (**config)
+            .as_ref()
+            .and_then(|c| c.method_config(path))
+            .map_or(CallPolicy::None, |m| self.policy_of(m))
     }
 }
 
 /// Headers, the one message and the trailers of a unary response.
-async fn receive_one(mut call: ActiveCall) -> Result<(Metadata, Bytes, Metadata), Status> {
+async fn receive_one(call: &mut ActiveCall) -> Result<(Metadata, Bytes, Metadata), Status> {
     let mut headers = None;
     let mut message = None;
     loop {
@@ -205,8 +409,16 @@ async fn receive_stream<T>(
     decode: Box<dyn FnMut(Bytes) -> Result<T, Status> + Send>,
 ) -> Result<Response<Streaming<T>>, Status> {
     match call.event().await {
-        RecvEvent::Headers(md) => Ok(Response::new(md, Streaming::new(call, decode), None)),
+        RecvEvent::Headers(md) => {
+            let headers = md.clone();
+            let attempts = call.attempts();
+            Ok(
+                Response::new(md, Streaming::new(call, decode, Some(headers)), None)
+                    .with_attempts(attempts),
+            )
+        }
         RecvEvent::Status(mut status) => {
+            call.report_end(&status);
             if !status.is_ok() {
                 return Err(status);
             }
@@ -217,8 +429,11 @@ async fn receive_stream<T>(
                 None,
             ))
         }
-        RecvEvent::Message(_) => Err(Status::internal(
-            "received a message before response headers",
-        )),
+        RecvEvent::Message(_) => {
+            let status = Status::internal("received a message before response headers");
+            call.fail();
+            call.report_end(&status);
+            Err(status)
+        }
     }
 }

@@ -223,17 +223,53 @@ impl Control {
         }
     }
 
+    /// The service new subchannels health-check (gRFC A17), if any: the
+    /// one set in code, else the service config's
+    /// `healthCheckConfig.serviceName`; under round_robin, and under
+    /// pick_first when the channel allows it.
+    fn health_service(&self) -> Option<String> {
+        let settings = &self.shared.health;
+        let service = settings.service.clone().or_else(|| {
+            let config = self.shared.service_config.load();
+            (**config)
+                .as_ref()
+                .and_then(|c| c.health_check_service.clone())
+        })?;
+        match self.resolved_lb.as_ref().unwrap_or(&self.default_lb).leaf() {
+            LbConfig::RoundRobin
+            | LbConfig::PeakEwma { .. }
+            | LbConfig::OutlierDetection { .. } => Some(service),
+            LbConfig::PickFirst { .. } if settings.with_pick_first => Some(service),
+            LbConfig::PickFirst { .. } => None,
+        }
+    }
+
     fn new_policy(&mut self) -> Box<dyn Policy> {
         self.rolls = self.rolls.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let seed = self.rolls;
         // Each policy numbers its subchannels apart from the previous ones.
         self.generation += 1;
         let first = self.generation << 32;
-        match self.resolved_lb.as_ref().unwrap_or(&self.default_lb) {
-            LbConfig::RoundRobin => Box::new(lb::RoundRobin::new(seed).with_first_id(first)),
+        let config = self.resolved_lb.as_ref().unwrap_or(&self.default_lb);
+        let leaf: Box<dyn Policy> = match config.leaf() {
+            // peak_ewma manages its subchannels as round_robin does; its
+            // pickers differ (see `actions`).
+            LbConfig::RoundRobin
+            | LbConfig::PeakEwma { .. }
+            | LbConfig::OutlierDetection { .. } => {
+                Box::new(lb::RoundRobin::new(seed).with_first_id(first))
+            }
             LbConfig::PickFirst {
                 shuffle_address_list,
             } => Box::new(lb::PickFirst::new(*shuffle_address_list, seed).with_first_id(first)),
+        };
+        match config {
+            LbConfig::OutlierDetection { config, .. } => Box::new(lb::WithOutlierDetection::new(
+                leaf,
+                *config,
+                seed ^ 0x5bd1_e995,
+            )),
+            _ => leaf,
         }
     }
 
@@ -293,7 +329,7 @@ impl Control {
                 return;
             }
         };
-        self.shared.service_config.store(Arc::new(config));
+        self.shared.set_service_config(config);
         if lb != self.resolved_lb {
             self.resolved_lb = lb;
             if self.policy.is_some() {
@@ -309,6 +345,14 @@ impl Control {
 
     fn timer(&mut self, now: Instant) {
         if let Some(p) = &mut self.policy {
+            if p.sweep_due(now) {
+                let counts: Vec<_> = self
+                    .subs
+                    .iter()
+                    .map(|(id, sub)| (*id, sub.take_call_counts()))
+                    .collect();
+                p.call_counts(&counts, now);
+            }
             if p.poll_timeout().is_some_and(|t| t <= now) {
                 p.handle_timeout(now);
             }
@@ -369,6 +413,13 @@ impl Control {
             match action {
                 Action::Create { id, address } => {
                     let sub = Subchannel::new(id, address, self.shared.clone());
+                    let lb = self.resolved_lb.as_ref().unwrap_or(&self.default_lb);
+                    if let LbConfig::OutlierDetection { .. } = lb {
+                        sub.count_calls();
+                    }
+                    if let Some(service) = self.health_service() {
+                        sub.enable_health(service);
+                    }
                     lock(&self.shared.subchannels).push(sub.clone());
                     self.subs.insert(id, sub);
                 }
@@ -381,6 +432,17 @@ impl Control {
                     if let Some(sub) = self.subs.remove(&id) {
                         sub.shutdown();
                         lock(&self.shared.subchannels).retain(|s| s.id != id);
+                    }
+                }
+                Action::Ejected { id, ejected } => {
+                    if let Some(sub) = self.subs.get(&id) {
+                        sub.set_ejected(ejected);
+                        if self.shared.events.enabled() {
+                            self.shared.events.push(ChannelEvent::SubchannelEjected {
+                                address: sub.address.to_string(),
+                                ejected,
+                            });
+                        }
                     }
                 }
                 Action::ResolveNow => {
@@ -396,8 +458,15 @@ impl Control {
                                 .iter()
                                 .filter_map(|id| self.subs.get(id).cloned())
                                 .collect();
+                            let lb = self.resolved_lb.as_ref().unwrap_or(&self.default_lb).leaf();
                             if subs.is_empty() {
                                 Picker::Queue
+                            } else if let LbConfig::PeakEwma { decay } = lb {
+                                // Draws seeded per channel and picker, not
+                                // by the rotation start (a tiny number the
+                                // same in every client).
+                                self.rolls = self.rolls.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                                Picker::p2c(subs, self.rolls ^ start as u64, *decay)
                             } else {
                                 Picker::ready(subs, start)
                             }

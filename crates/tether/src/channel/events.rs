@@ -39,8 +39,10 @@ pub enum ChannelEvent {
     PingRtt(Duration),
     /// The server sent GOAWAY: no new calls on that connection.
     GoAway {
-        /// The HTTP/2 error code (0 is NO_ERROR, 11 ENHANCE_YOUR_CALM).
-        code: u32,
+        /// The HTTP/2 error code (`ErrorCode::NO_ERROR`,
+        /// `ErrorCode::ENHANCE_YOUR_CALM`...; RFC 9113 §7), typed: it prints
+        /// by name and compares against the constants.
+        code: tether_h2::ErrorCode,
         /// The debug data, lossily decoded as UTF-8.
         debug: String,
     },
@@ -52,6 +54,16 @@ pub enum ChannelEvent {
         from: ConnectivityState,
         /// The state now.
         to: ConnectivityState,
+    },
+    /// A subchannel's health changed (client-side health checking, gRFC
+    /// A17; see `ChannelBuilder::health_check`). `Disabled` comes once,
+    /// when the server answered UNIMPLEMENTED (no health service: the
+    /// subchannel is used as healthy).
+    SubchannelHealth {
+        /// Its address.
+        address: String,
+        /// The new health.
+        health: crate::subchannel::SubchannelHealth,
     },
     /// The resolver reported addresses (first, or different from the last
     /// report).
@@ -71,6 +83,74 @@ pub enum ChannelEvent {
         /// The new keepalive time.
         time: Duration,
     },
+    /// Under peak_ewma: a response at least twice as slow as a
+    /// subchannel's estimate (and 1 ms or more slower) raised it at once;
+    /// calls now go elsewhere until it decays or faster responses pull it
+    /// down.
+    LatencyPeak {
+        /// The subchannel's address.
+        address: String,
+        /// The estimate before.
+        before: Duration,
+        /// The estimate now.
+        estimate: Duration,
+    },
+    /// Outlier detection (gRFC A50) ejected a subchannel from the pickers
+    /// (`ejected: true`), or its ejection time is over.
+    SubchannelEjected {
+        /// Its address.
+        address: String,
+        /// Ejected now, or back.
+        ejected: bool,
+    },
+    /// A call's attempt failed with a retryable status and the call will
+    /// try again after `delay` (gRFC A6 `retryPolicy`).
+    Retry {
+        /// The call's method (`/pkg.Svc/Method`).
+        method: String,
+        /// The number of the attempt about to start (2 for the first retry).
+        attempt: u32,
+        /// The failed attempt's status code.
+        code: crate::Code,
+        /// The wait before it: the randomized backoff, or the server's
+        /// `grpc-retry-pushback-ms`.
+        delay: Duration,
+        /// The delay came from the server's pushback.
+        pushback: bool,
+    },
+    /// A hedged attempt is sent (gRFC A6 `hedgingPolicy`).
+    Hedge {
+        /// The call's method.
+        method: String,
+        /// The number of the attempt (2 for the first hedge).
+        attempt: u32,
+    },
+    /// An attempt the server never processed (GOAWAY, REFUSED_STREAM), or
+    /// that never left the client, is sent again at once (gRFC A6
+    /// transparent retry; it counts neither against `maxAttempts` nor
+    /// against the throttle).
+    TransparentRetry {
+        /// The call's method.
+        method: String,
+        /// The attempt reached the server (refused) rather than never
+        /// being sent.
+        reached_server: bool,
+    },
+    /// A call that has a retry or hedging policy will make no further
+    /// attempt although it could have: throttled, pushback, `maxAttempts`,
+    /// the deadline, or its request outgrew the retry buffer.
+    RetryStopped {
+        /// The call's method.
+        method: String,
+        /// Attempts made so far.
+        attempts: u32,
+        /// The status code of the failure that was not retried (`None`
+        /// when no failure triggered it: a buffer overflow, a throttled
+        /// hedge).
+        code: Option<crate::Code>,
+        /// Why.
+        reason: crate::RetryStop,
+    },
 }
 
 impl fmt::Display for ChannelEvent {
@@ -83,7 +163,6 @@ impl fmt::Display for ChannelEvent {
                 write!(f, "ping rtt {:.3} ms", rtt.as_secs_f64() * 1e3)
             }
             ChannelEvent::GoAway { code, debug } => {
-                let code = tether_h2::ErrorCode(*code);
                 if debug.is_empty() {
                     write!(f, "GOAWAY {code}")
                 } else {
@@ -93,6 +172,13 @@ impl fmt::Display for ChannelEvent {
             ChannelEvent::SubchannelState { address, from, to } => {
                 write!(f, "subchannel {address} {from} -> {to}")
             }
+            ChannelEvent::SubchannelHealth { address, health } => match health {
+                crate::subchannel::SubchannelHealth::Disabled => write!(
+                    f,
+                    "subchannel {address}: health check UNIMPLEMENTED by the server; used as healthy"
+                ),
+                _ => write!(f, "subchannel {address} health {health}"),
+            },
             ChannelEvent::Resolved { addresses } => {
                 write!(f, "resolved {} address", addresses.len())?;
                 if addresses.len() != 1 {
@@ -106,6 +192,58 @@ impl fmt::Display for ChannelEvent {
             ChannelEvent::ResolutionFailed { error } => write!(f, "resolution failed: {error}"),
             ChannelEvent::KeepaliveDoubled { time } => {
                 write!(f, "keepalive time doubled to {time:?} (too_many_pings)")
+            }
+            ChannelEvent::LatencyPeak {
+                address,
+                before,
+                estimate,
+            } => {
+                let (b, e) = (before.as_secs_f64() * 1e3, estimate.as_secs_f64() * 1e3);
+                write!(f, "{address}: latency estimate {b:.1} ms -> {e:.1} ms")
+            }
+            ChannelEvent::SubchannelEjected { address, ejected } => {
+                if *ejected {
+                    write!(f, "{address}: ejected (outlier detection)")
+                } else {
+                    write!(f, "{address}: back from ejection")
+                }
+            }
+            ChannelEvent::Retry {
+                method,
+                attempt,
+                code,
+                delay,
+                pushback,
+            } => {
+                let ms = delay.as_secs_f64() * 1e3;
+                let why = if *pushback { " (server pushback)" } else { "" };
+                write!(f, "{method}: {code}, attempt {attempt} in {ms:.1} ms{why}")
+            }
+            ChannelEvent::Hedge { method, attempt } => {
+                write!(f, "{method}: hedged attempt {attempt}")
+            }
+            ChannelEvent::TransparentRetry {
+                method,
+                reached_server,
+            } => {
+                let why = if *reached_server {
+                    "not processed by the server"
+                } else {
+                    "never sent"
+                };
+                write!(f, "{method}: transparent retry ({why})")
+            }
+            ChannelEvent::RetryStopped {
+                method,
+                attempts,
+                code,
+                reason,
+            } => {
+                write!(f, "{method}: no further attempt after {attempts}")?;
+                if let Some(code) = code {
+                    write!(f, " ({code})")?;
+                }
+                write!(f, ": {}", reason.as_str())
             }
         }
     }
@@ -235,7 +373,7 @@ mod tests {
         let ev = Arc::new(Events::new(vec![hook]));
         *events.lock().unwrap() = Some(ev.clone());
         ev.push(ChannelEvent::GoAway {
-            code: 11,
+            code: tether_h2::ErrorCode::ENHANCE_YOUR_CALM,
             debug: "too_many_pings".into(),
         });
         ev.flush();

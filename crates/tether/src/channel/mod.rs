@@ -21,7 +21,7 @@ mod events;
 pub(crate) mod picker;
 pub(crate) mod shared;
 
-pub use crate::subchannel::SubchannelSnapshot;
+pub use crate::subchannel::{SubchannelHealth, SubchannelSnapshot};
 pub use builder::{ChannelBuilder, DEFAULT_IDLE_TIMEOUT};
 pub use events::ChannelEvent;
 
@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 /// ```no_run
 /// # async fn f() -> Result<(), tether::Status> {
 /// use bytes::Bytes;
-/// let channel = tether::Channel::builder("http://127.0.0.1:50051")?.build();
+/// let channel = tether::Channel::builder("http://127.0.0.1:50051")?.build()?;
 /// let request = tether::Request::new(Bytes::from_static(b""));
 /// let response = channel
 ///     .unary("/grpc.health.v1.Health/Check", request, tether::BytesCodec)
@@ -73,6 +73,12 @@ pub(crate) struct Handle {
     pub(crate) user_agent: Bytes,
     pub(crate) max_recv: usize,
     pub(crate) max_send: usize,
+    /// How request messages are compressed unless the call says otherwise.
+    pub(crate) compression: crate::grpc::Encoding,
+    /// The interceptors, in the order added.
+    pub(crate) interceptors: crate::client::interceptor::Interceptors,
+    /// Retry and hedging policies apply (`ChannelBuilder::retries`).
+    pub(crate) retries: bool,
 }
 
 impl Drop for Handle {
@@ -219,6 +225,15 @@ impl Channel {
                             Picked::None => None,
                         }
                     }
+                    Picker::P2c {
+                        subchannels,
+                        rng,
+                        decay,
+                    } => match Picker::pick_p2c(subchannels, rng, *decay, shared.now_ns()) {
+                        Picked::Lease(lease) => return Ok(lease),
+                        Picked::Wait(sub) => Some(sub),
+                        Picked::None => None,
+                    },
                     Picker::Idle => {
                         self.inner.request_connection();
                         None
@@ -286,6 +301,7 @@ impl Channel {
         path: &str,
         metadata: Metadata,
         deadline: Option<tokio::time::Instant>,
+        encoding: crate::grpc::Encoding,
     ) -> RequestHead {
         let inner = &self.inner;
         let mut head = RequestHead::new(
@@ -293,7 +309,11 @@ impl Channel {
             inner.authority.clone(),
             Bytes::copy_from_slice(path.as_bytes()),
         )
-        .with_user_agent(inner.user_agent.clone());
+        .with_user_agent(inner.user_agent.clone())
+        .with_encoding(encoding)
+        .with_accept_encoding(Bytes::from_static(
+            crate::grpc::compression::ACCEPT_ENCODING.as_bytes(),
+        ));
         if let Some(d) = deadline {
             head = head.with_timeout(d.saturating_duration_since(tokio::time::Instant::now()));
         }

@@ -6,12 +6,14 @@ use super::picker::Picker;
 use crate::backoff::BackoffConfig;
 use crate::connectivity::ConnectivityState;
 use crate::lb::SubchannelId;
+use crate::retry::buffer::Budget;
+use crate::retry::throttle::Throttle;
 use crate::service_config::ServiceConfig;
 use crate::status::Status;
 use crate::subchannel::Subchannel;
 use crate::transport::Security;
-use arc_swap::ArcSwap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use arc_swap::{ArcSwap, ArcSwapOption};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tether_h2::Keepalive;
@@ -55,8 +57,16 @@ pub(crate) struct ChannelShared {
     /// Bumped after each new picker (calls waiting for one watch it).
     pub(crate) picker_gen: watch::Sender<u64>,
     pub(crate) state: watch::Sender<ConnectivityState>,
-    /// The service config in force (default or from the resolver).
+    /// The service config in force (default or from the resolver); set
+    /// through [`ChannelShared::set_service_config`].
     pub(crate) service_config: ArcSwap<Option<ServiceConfig>>,
+    /// Retry throttling (gRFC A6), when the service config has
+    /// `retryThrottling`.
+    pub(crate) throttle: ArcSwapOption<Throttle>,
+    /// The memory request messages kept for retries may use.
+    pub(crate) retry_budget: Arc<Budget>,
+    /// Numbers calls, for their retry jitter.
+    call_seq: AtomicU32,
     /// Calls in flight, and when the last one ended (ms since `epoch`),
     /// for the idle timeout.
     pub(crate) calls: AtomicUsize,
@@ -67,6 +77,21 @@ pub(crate) struct ChannelShared {
     rtt: Mutex<Option<Duration>>,
     /// The subchannels, for snapshots.
     pub(crate) subchannels: Mutex<Vec<Arc<Subchannel>>>,
+    /// Client-side health checking (gRFC A17) as configured in code.
+    pub(crate) health: HealthSettings,
+    /// The request head of a `grpc.health.v1.Health/Watch` stream on this
+    /// channel (scheme, authority, user agent), cloned for each stream.
+    pub(crate) health_watch_head: crate::grpc::RequestHead,
+}
+
+/// Client-side health checking as set on the builder.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HealthSettings {
+    /// The service to check (`ChannelBuilder::health_check`); a service
+    /// config's `healthCheckConfig.serviceName` applies when this is `None`.
+    pub(crate) service: Option<String>,
+    /// Health-check under pick_first too (beyond gRFC A17).
+    pub(crate) with_pick_first: bool,
 }
 
 impl ChannelShared {
@@ -93,11 +118,28 @@ impl ChannelShared {
             picker: ArcSwap::from_pointee(Picker::Idle),
             picker_gen: watch::Sender::new(0),
             state: watch::Sender::new(ConnectivityState::Idle),
+            throttle: ArcSwapOption::from(
+                service_config
+                    .as_ref()
+                    .and_then(|c| c.retry_throttling)
+                    .map(|t| Arc::new(Throttle::new(t))),
+            ),
             service_config: ArcSwap::from_pointee(service_config),
+            retry_budget: Arc::new(Budget::new(
+                crate::retry::buffer::DEFAULT_CHANNEL_LIMIT,
+                crate::retry::buffer::DEFAULT_CALL_LIMIT,
+            )),
+            call_seq: AtomicU32::new(0),
             calls: AtomicUsize::new(0),
             last_call_ms: AtomicU64::new(0),
             epoch: crate::driver::now(),
             seed,
+            health: HealthSettings::default(),
+            health_watch_head: crate::grpc::RequestHead::new(
+                crate::grpc::Scheme::Http,
+                bytes::Bytes::new(),
+                bytes::Bytes::from_static(crate::subchannel::health::WATCH_PATH.as_bytes()),
+            ),
             rtt: Mutex::new(None),
             subchannels: Mutex::new(Vec::new()),
         }
@@ -106,6 +148,25 @@ impl ChannelShared {
     /// A seed for jitter and shuffles.
     pub(crate) fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// A number for each call (mixed into its retry jitter).
+    pub(crate) fn call_seq(&self) -> u32 {
+        self.call_seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Puts a service config in force, with its retry throttling: the
+    /// token bucket is kept when the settings did not change, else a new,
+    /// full one starts.
+    pub(crate) fn set_service_config(&self, config: Option<ServiceConfig>) {
+        let wanted = config.as_ref().and_then(|c| c.retry_throttling);
+        let current = self.throttle.load();
+        match (wanted, current.as_deref()) {
+            (Some(w), Some(t)) if t.same_settings(w) => {}
+            (Some(w), _) => self.throttle.store(Some(Arc::new(Throttle::new(w)))),
+            (None, _) => self.throttle.store(None),
+        }
+        self.service_config.store(Arc::new(config));
     }
 
     /// The keepalive of new connections.
@@ -122,10 +183,8 @@ impl ChannelShared {
                 .time
                 .saturating_mul(2)
                 .min(Duration::from_secs(u32::MAX.into()));
-            eprintln!(
-                "tether: server sent GOAWAY too_many_pings; keepalive time doubled to {:?}",
-                ka.time
-            );
+            // gRFC A8 asks for a log line; a library reports it as an event
+            // (ChannelBuilder::on_event), which applications already collect.
             self.events
                 .push(ChannelEvent::KeepaliveDoubled { time: ka.time });
         }
@@ -176,6 +235,13 @@ impl ChannelShared {
         crate::driver::now()
             .saturating_duration_since(self.epoch)
             .as_millis() as u64
+    }
+
+    /// Nanoseconds since the channel was built, on tokio's clock (the
+    /// latency scores' time base).
+    pub(crate) fn now_ns(&self) -> u64 {
+        let d = crate::driver::now().saturating_duration_since(self.epoch);
+        d.as_secs() * 1_000_000_000 + u64::from(d.subsec_nanos())
     }
 
     pub(crate) fn call_ended(&self) {

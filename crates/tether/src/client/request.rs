@@ -1,5 +1,7 @@
 //! A request: the message (or message stream), metadata and call options.
 
+use super::CancelHandle;
+use crate::grpc::Encoding;
 use crate::metadata::Metadata;
 use std::time::{Duration, Instant};
 
@@ -12,6 +14,8 @@ pub struct Request<T> {
     timeout: Option<Duration>,
     deadline: Option<Instant>,
     wait_for_ready: bool,
+    compression: Option<Encoding>,
+    cancel: Option<CancelHandle>,
 }
 
 impl<T> Request<T> {
@@ -23,6 +27,8 @@ impl<T> Request<T> {
             timeout: None,
             deadline: None,
             wait_for_ready: false,
+            compression: None,
+            cancel: None,
         }
     }
 
@@ -69,6 +75,39 @@ impl<T> Request<T> {
         self.wait_for_ready = on;
     }
 
+    /// Compresses this call's request messages with `encoding`
+    /// (`grpc-encoding`), whatever the channel's
+    /// [`crate::ChannelBuilder::send_compressed`] says;
+    /// [`Encoding::Identity`] sends this call uncompressed.
+    pub fn set_compression(&mut self, encoding: Encoding) {
+        self.compression = Some(encoding);
+    }
+
+    /// [`Request::set_compression`], builder style.
+    pub fn with_compression(mut self, encoding: Encoding) -> Self {
+        self.set_compression(encoding);
+        self
+    }
+
+    /// `cancel` may cancel the call: [`CancelHandle::cancel`] ends it
+    /// CANCELLED (RST_STREAM CANCEL on the wire), whatever its type and
+    /// wherever it is (waiting for a connection, for the response, or
+    /// streaming).
+    pub fn set_cancel(&mut self, cancel: CancelHandle) {
+        self.cancel = Some(cancel);
+    }
+
+    /// [`Request::set_cancel`], builder style.
+    pub fn with_cancel(mut self, cancel: CancelHandle) -> Self {
+        self.set_cancel(cancel);
+        self
+    }
+
+    /// The cancel handle given with [`Request::set_cancel`].
+    pub fn cancel_handle(&self) -> Option<&CancelHandle> {
+        self.cancel.as_ref()
+    }
+
     /// [`Request::set_timeout`], builder style.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.set_timeout(timeout);
@@ -89,6 +128,8 @@ impl<T> Request<T> {
             timeout: self.timeout,
             deadline: self.deadline,
             wait_for_ready: self.wait_for_ready,
+            compression: self.compression,
+            cancel: self.cancel,
         }
     }
 
@@ -105,6 +146,10 @@ impl<T> Request<T> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    pub(crate) fn compression(&self) -> Option<Encoding> {
+        self.compression
     }
 
     pub(crate) fn wait_for_ready(&self) -> bool {

@@ -9,6 +9,7 @@ pub struct Response<T> {
     metadata: Metadata,
     message: T,
     trailers: Option<Metadata>,
+    attempts: u32,
 }
 
 impl<T> Response<T> {
@@ -17,7 +18,22 @@ impl<T> Response<T> {
             metadata,
             message,
             trailers,
+            attempts: 1,
         }
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    /// How many attempts the call took: 1, or more when it was retried
+    /// (a `retryPolicy`, or transparently: the server never processed an
+    /// attempt) or hedged (every hedge sent counts). Set for unary,
+    /// client-streaming and server-streaming calls (for the last, the
+    /// attempts until the response headers committed the call).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
     }
 
     /// The response headers' custom metadata (initial metadata).

@@ -108,6 +108,7 @@ pub(crate) fn spawn(
         owner,
         id,
         wbuf: BytesMut::new(),
+        unflushed: false,
         fields: Vec::new(),
         finished: false,
     };
@@ -135,6 +136,10 @@ pub(crate) struct Driver {
     owner: Weak<dyn Owner>,
     id: u64,
     wbuf: BytesMut,
+    /// Bytes were written since the last successful flush. A TLS stream
+    /// accepts bytes into rustls and reports them written even when the
+    /// socket would block; only `poll_flush` pushes the rest out.
+    unflushed: bool,
     /// The request header fields of the stream being opened (emptied after
     /// each use; see `route::recycle`).
     fields: Vec<FieldRef<'static>>,
@@ -178,6 +183,7 @@ impl Driver {
                     rx,
                     rx_closed,
                     wbuf,
+                    unflushed,
                     ..
                 } = &mut self;
                 poll_fn(|cx| {
@@ -185,6 +191,15 @@ impl Driver {
                         match Pin::new(&mut *io).poll_write(cx, wbuf) {
                             Poll::Ready(Ok(n)) if n > 0 => return Poll::Ready(Wake::Wrote(n)),
                             Poll::Ready(_) => return Poll::Ready(Wake::WriteFailed),
+                            Poll::Pending => {}
+                        }
+                    } else if *unflushed {
+                        // Everything is handed over: push it to the socket.
+                        // Pending registers the socket's write readiness,
+                        // so this task wakes to flush the rest.
+                        match Pin::new(&mut *io).poll_flush(cx) {
+                            Poll::Ready(Ok(())) => *unflushed = false,
+                            Poll::Ready(Err(_)) => return Poll::Ready(Wake::WriteFailed),
                             Poll::Pending => {}
                         }
                     }
@@ -220,7 +235,10 @@ impl Driver {
             match wake {
                 Wake::Eof | Wake::ReadFailed => self.conn.handle_eof(now),
                 Wake::Read => {}
-                Wake::Wrote(n) => self.wbuf.advance(n),
+                Wake::Wrote(n) => {
+                    self.wbuf.advance(n);
+                    self.unflushed = true;
+                }
                 Wake::WriteFailed => {
                     self.wbuf.clear();
                     self.conn.handle_eof(now);
@@ -238,9 +256,12 @@ impl Driver {
             }
         }
         // Best effort: send what is left (a GOAWAY) before closing.
-        if !self.wbuf.is_empty() {
-            let _ =
-                tokio::time::timeout(Duration::from_secs(1), self.io.write_all(&self.wbuf)).await;
+        if !self.wbuf.is_empty() || self.unflushed {
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                self.io.write_all(&self.wbuf).await?;
+                self.io.flush().await
+            })
+            .await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), self.io.shutdown()).await;
     }
@@ -263,5 +284,40 @@ impl Driver {
 
     fn owner(&self) -> Option<Arc<dyn Owner>> {
         self.owner.upgrade()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::testing::HoldUntilFlush;
+    use tokio::io::AsyncReadExt;
+
+    struct NoOwner;
+
+    impl Owner for NoOwner {
+        fn connected(&self, _: u64) {}
+        fn max_concurrent_streams(&self, _: u64, _: Option<u32>) {}
+        fn going_away(&self, _: u64, _: &tether_h2::GoAwayInfo) {}
+        fn closed(&self, _: u64, _: &tether_h2::CloseReason) {}
+        fn ping_rtt(&self, _: u64, _: Duration) {}
+    }
+
+    /// What the driver writes reaches the peer even when the stream, like
+    /// tokio-rustls, holds written bytes until flushed. Before the driver
+    /// flushed, the connection preface stayed in the stream's buffer.
+    #[tokio::test]
+    async fn written_bytes_are_flushed_to_the_peer() {
+        let (ours, mut peer) = tokio::io::duplex(64 * 1024);
+        let io = Io::HoldUntilFlush(Box::new(HoldUntilFlush::new(ours)));
+        let owner: Arc<dyn Owner> = Arc::new(NoOwner);
+        let handle = spawn(io, tether_h2::Config::default(), Arc::downgrade(&owner), 1);
+        let mut preface = [0u8; 24];
+        tokio::time::timeout(Duration::from_secs(2), peer.read_exact(&mut preface))
+            .await
+            .expect("the preface reached the peer within 2 s")
+            .unwrap();
+        assert_eq!(&preface, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        drop(handle);
     }
 }

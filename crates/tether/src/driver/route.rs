@@ -75,8 +75,11 @@ impl Driver {
                 self.calls.insert(id, slot);
             }
             Err(CallError::Closed | CallError::StreamIdsExhausted) => {
-                // Nothing was sent: another connection may take it.
+                // Nothing was sent: another connection may take it. The
+                // slot is over (its request pump must not wait on it).
                 st.retry = true;
+                st.done = true;
+                st.wake_sender();
                 st.wake();
             }
             Err(e) => {
@@ -123,7 +126,19 @@ impl Driver {
                 for id in &info.unprocessed {
                     if let Some(slot) = self.calls.remove(id) {
                         let mut st = slot.lock();
-                        unprocessed(&mut st, "the server did not process the call (GOAWAY)");
+                        if st.committed {
+                            // It answered, yet its GOAWAY says it did not
+                            // process it: not retried, ended here (nothing
+                            // else would end it).
+                            finish_locally(
+                                &mut st,
+                                Status::unavailable(
+                                    "the server's GOAWAY disowned a stream it had answered",
+                                ),
+                            );
+                        } else {
+                            unprocessed(&mut st, "the server did not process the call (GOAWAY)");
+                        }
                     }
                 }
                 return;

@@ -14,12 +14,17 @@ use tether_h2::conn::{CloseReason, Event, ResponseHead};
 use tether_h2::hpack::HeaderField;
 use tether_h2::{ErrorCode, ProtoError};
 
+/// The message of the CANCELLED status of a call the application
+/// cancelled.
+pub const CANCELLED_BY_CLIENT: &str = "cancelled by the client";
+
 /// The default limit on a response header or trailer list: 16 KiB (gRPC
 /// suggests 8 KiB as a soft limit; C-core fails calls above 16 KiB).
 pub const DEFAULT_MAX_HEADER_LIST_SIZE: usize = 16 * 1024;
 
 /// How many response messages a call may receive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Cardinality {
     /// Exactly one (unary and client-streaming methods): none, or a second
     /// one, with an OK status is INTERNAL (HOSTILE 82).
@@ -66,7 +71,7 @@ pub enum RecvEvent {
 /// };
 /// let mut call = CallRecv::new(Cardinality::Unary);
 /// let fields = vec![field("content-type", "application/grpc")];
-/// call.handle_headers(ResponseHead { status: 200, fields }, false);
+/// call.handle_headers(ResponseHead::new(200, fields), false);
 /// call.handle_data(Bytes::from_static(b"\0\0\0\0\x02hi"), false);
 /// call.handle_trailers(&[field("grpc-status", "0")]);
 ///
@@ -207,6 +212,8 @@ impl CallRecv {
         }
         match Metadata::from_fields(&head.fields) {
             Ok(md) => {
+                self.decoder
+                    .set_encoding(find(&head.fields, "grpc-encoding").cloned());
                 self.state = State::Streaming;
                 self.events.push_back(RecvEvent::Headers(md));
             }
@@ -305,8 +312,10 @@ impl CallRecv {
                 let late = self.deadline.is_some_and(|d| now >= d);
                 Status::from_reset(code, late)
             }
-            Some(e) if e.is_connection() => Status::unavailable(format!("connection failed: {e}")),
-            Some(e) => Status::internal(format!("malformed response: {e}")),
+            Some(e) if e.is_connection() => {
+                Status::unavailable(format!("connection failed: {e}")).with_source(e.clone())
+            }
+            Some(e) => Status::internal(format!("malformed response: {e}")).with_source(e.clone()),
             None => Status::unavailable("stream failed with its connection"),
         };
         self.finish(status);
@@ -330,7 +339,7 @@ impl CallRecv {
     /// The application cancelled the call (CANCELLED).
     pub fn cancel(&mut self) {
         if !matches!(self.state, State::Done) {
-            self.fail(Status::cancelled("call cancelled by the client"));
+            self.fail(Status::cancelled(CANCELLED_BY_CLIENT));
         }
     }
 

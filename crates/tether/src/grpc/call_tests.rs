@@ -9,10 +9,7 @@ fn f(name: &'static str, value: &'static str) -> HeaderField {
 }
 
 fn head(fields: Vec<HeaderField>) -> ResponseHead {
-    ResponseHead {
-        status: 200,
-        fields,
-    }
+    ResponseHead::new(200, fields)
 }
 
 fn grpc_head() -> ResponseHead {
@@ -207,4 +204,41 @@ fn handle_event_dispatches_core_events() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_gzip_response_is_decompressed_and_its_encoding_applies_to_the_stream() {
+    let mut wire = bytes::BytesMut::new();
+    let body = Bytes::from(b"zipped reply ".repeat(50));
+    crate::grpc::encode_message_with(
+        &mut crate::codec::BytesCodec,
+        &body,
+        &mut wire,
+        usize::MAX,
+        crate::grpc::Encoding::Gzip,
+    )
+    .unwrap();
+    let mut call = CallRecv::new(Cardinality::Unary);
+    call.handle_headers(
+        head(vec![
+            f("content-type", "application/grpc"),
+            f("grpc-encoding", "gzip"),
+        ]),
+        false,
+    );
+    call.handle_data(wire.freeze(), false);
+    call.handle_trailers(&[f("grpc-status", "0")]);
+    let ev = events(&mut call);
+    assert_eq!(ev[1], RecvEvent::Message(body));
+    assert!(matches!(&ev[2], RecvEvent::Status(s) if s.is_ok()));
+
+    // Without the header, the same bytes are an error.
+    let mut call = CallRecv::new(Cardinality::Unary);
+    call.handle_headers(grpc_head(), false);
+    call.handle_data(Bytes::from_static(b"\x01\x00\x00\x00\x01x"), false);
+    let ev = events(&mut call);
+    assert!(
+        matches!(ev.last(), Some(RecvEvent::Status(s)) if s.code() == Code::Internal),
+        "{ev:?}"
+    );
 }

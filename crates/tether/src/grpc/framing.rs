@@ -5,6 +5,7 @@
 //! are unrelated to message boundaries: one frame can hold several messages
 //! and one message can span many frames.
 
+use super::compression::{self, Encoding};
 use crate::codec::Codec;
 use crate::status::Status;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -58,6 +59,42 @@ pub fn encode_message<C: Codec + ?Sized>(
     Ok(())
 }
 
+/// [`encode_message`], then compressed with `encoding` (the Compressed-Flag
+/// set) unless it is [`Encoding::Identity`]. `max_len` applies to the
+/// message as sent, after compression (as grpc-go counts it).
+pub fn encode_message_with<C: Codec + ?Sized>(
+    codec: &mut C,
+    item: &C::Encode,
+    dst: &mut BytesMut,
+    max_len: usize,
+    encoding: Encoding,
+) -> Result<(), Status> {
+    if encoding == Encoding::Identity {
+        return encode_message(codec, item, dst, max_len);
+    }
+    let mut plain = BytesMut::new();
+    codec.encode(item, &mut plain)?;
+    let start = dst.len();
+    dst.put_u8(1);
+    dst.put_u32(0);
+    if let Err(status) = compression::compress(encoding, &plain, dst) {
+        dst.truncate(start);
+        return Err(status);
+    }
+    let len = dst.len() - start - PREFIX_LEN;
+    let wire_len = match u32::try_from(len) {
+        Ok(n) if len <= max_len => n,
+        _ => {
+            dst.truncate(start);
+            return Err(Status::resource_exhausted(format!(
+                "compressed message to send is larger than the limit ({len} > {max_len} bytes)"
+            )));
+        }
+    };
+    dst[start + 1..start + PREFIX_LEN].copy_from_slice(&wire_len.to_be_bytes());
+    Ok(())
+}
+
 /// An incremental decoder of length-prefixed messages.
 ///
 /// Feed it DATA frame payloads with [`MessageDecoder::push`] and take whole
@@ -66,14 +103,19 @@ pub fn encode_message<C: Codec + ?Sized>(
 /// message split across chunks is gathered into a new buffer, allocated once
 /// its length has been checked against the limit.
 ///
-/// Compression is not supported yet: a message with the compressed flag set
-/// is an error, since the client never offers a `grpc-accept-encoding`.
+/// A message with the Compressed-Flag set is decompressed with the encoding
+/// given to [`MessageDecoder::set_encoding`] (the response's
+/// `grpc-encoding`), bounded by the same limit.
 /// Errors are sticky: once one is returned, every later call returns it.
 #[derive(Debug)]
 pub struct MessageDecoder {
     max_len: usize,
     chunks: Chunks,
     state: State,
+    /// The stream's `grpc-encoding`, as received (`None`: not sent).
+    encoding: Option<Bytes>,
+    /// The message being read has the Compressed-Flag set.
+    compressed: bool,
 }
 
 #[derive(Debug)]
@@ -99,7 +141,15 @@ impl MessageDecoder {
             max_len,
             chunks: Chunks::default(),
             state: EMPTY_PREFIX,
+            encoding: None,
+            compressed: false,
         }
+    }
+
+    /// The stream's `grpc-encoding` header value (`None` when absent):
+    /// how messages with the Compressed-Flag set are to be decompressed.
+    pub fn set_encoding(&mut self, encoding: Option<Bytes>) {
+        self.encoding = encoding;
     }
 
     /// Adds received bytes (a DATA frame payload).
@@ -109,13 +159,40 @@ impl MessageDecoder {
         }
     }
 
-    /// The next whole message, `Ok(None)` when more bytes are needed.
+    /// The next whole message, decompressed, `Ok(None)` when more bytes
+    /// are needed.
     ///
     /// Fails with RESOURCE_EXHAUSTED when a prefix declares a message over
-    /// the limit (before anything is allocated for it, HOSTILE 79), and with
-    /// INTERNAL when the compressed flag is set or is neither 0 nor 1
-    /// (HOSTILE 78).
+    /// the limit (before anything is allocated for it, HOSTILE 79) or a
+    /// compressed one inflates past it; with INTERNAL when the compressed
+    /// flag is neither 0 nor 1 (HOSTILE 78), is set on a stream without a
+    /// `grpc-encoding`, or the compressed bytes are corrupt; with
+    /// UNIMPLEMENTED when the stream's `grpc-encoding` is not one tether
+    /// supports (grpc doc/compression.md).
     pub fn poll_message(&mut self) -> Result<Option<Bytes>, Status> {
+        let Some(msg) = self.poll_framed()? else {
+            return Ok(None);
+        };
+        if !self.compressed {
+            return Ok(Some(msg));
+        }
+        let name = self.encoding.as_deref().unwrap_or_default();
+        let result = match Encoding::from_name(name) {
+            Some(encoding) => compression::decompress(encoding, &msg, self.max_len),
+            None => Err(Status::internal("unreachable: checked in check_prefix")),
+        };
+        match result {
+            Ok(plain) => Ok(Some(plain)),
+            Err(status) => {
+                self.state = State::Failed(status.clone());
+                self.chunks.clear();
+                Err(status)
+            }
+        }
+    }
+
+    /// The next whole message as framed (still compressed if its flag says so).
+    fn poll_framed(&mut self) -> Result<Option<Bytes>, Status> {
         loop {
             match &mut self.state {
                 State::Failed(status) => return Err(status.clone()),
@@ -231,9 +308,25 @@ impl MessageDecoder {
                     self.max_len
                 ))),
             },
-            1 => Err(Status::internal(
-                "received a compressed message but no compression was negotiated",
-            )),
+            1 => match self.encoding.as_deref() {
+                None | Some(b"identity") => Err(Status::internal(
+                    "received a compressed message on a stream without grpc-encoding",
+                )),
+                Some(name) if Encoding::from_name(name).is_none() => {
+                    Err(Status::unimplemented(format!(
+                        "response compressed with an unsupported grpc-encoding {:?} (supported: {})",
+                        String::from_utf8_lossy(name),
+                        compression::ACCEPT_ENCODING
+                    )))
+                }
+                Some(_) => match usize::try_from(declared) {
+                    Ok(len) if len <= self.max_len => Ok(len),
+                    _ => Err(Status::resource_exhausted(format!(
+                        "received compressed message larger than the limit ({declared} > {} bytes)",
+                        self.max_len
+                    ))),
+                },
+            },
             other => Err(Status::internal(format!(
                 "invalid compressed flag {other:#04x} in message prefix"
             ))),
@@ -242,6 +335,7 @@ impl MessageDecoder {
             self.state = State::Failed(status.clone());
             self.chunks.clear();
         }
+        self.compressed = flag == 1;
         result
     }
 

@@ -1,5 +1,7 @@
 use super::*;
 use crate::codec::BytesCodec;
+use crate::grpc::compression::Encoding;
+use crate::status::Status;
 use crate::Code;
 use proptest::prelude::*;
 
@@ -120,15 +122,108 @@ fn exactly_the_limit_is_accepted() {
 }
 
 #[test]
-fn compressed_flag_is_internal() {
+fn compressed_flag_without_grpc_encoding_is_internal() {
+    for encoding in [None, Some(Bytes::from_static(b"identity"))] {
+        let mut dec = MessageDecoder::new(100);
+        dec.set_encoding(encoding);
+        dec.push(Bytes::from_static(b"\x01\x00\x00\x00\x01x"));
+        let err = dec.poll_message().unwrap_err();
+        assert_eq!(err.code(), Code::Internal);
+        assert_eq!(
+            err.message(),
+            "received a compressed message on a stream without grpc-encoding"
+        );
+    }
+}
+
+/// A message framed with `encoding` by the encoder side.
+fn framed_with(msg: &[u8], encoding: Encoding, max: usize) -> Result<BytesMut, Status> {
+    let mut buf = BytesMut::new();
+    encode_message_with(
+        &mut BytesCodec,
+        &Bytes::copy_from_slice(msg),
+        &mut buf,
+        max,
+        encoding,
+    )?;
+    Ok(buf)
+}
+
+#[test]
+fn gzip_messages_round_trip_whole_and_split() {
+    let msg = b"compress me, compress me, compress me".repeat(40);
+    let wire = framed_with(&msg, Encoding::Gzip, usize::MAX).unwrap();
+    assert_eq!(wire[0], 1, "the Compressed-Flag is set");
+    assert!(wire.len() < msg.len() / 4);
+    // Two messages, the second split byte by byte.
+    let mut dec = MessageDecoder::new(msg.len());
+    dec.set_encoding(Some(Bytes::from_static(b"gzip")));
+    dec.push(wire.clone().freeze());
+    for b in wire.iter() {
+        dec.push(Bytes::copy_from_slice(&[*b]));
+    }
+    let got = drain(&mut dec);
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|m| m[..] == msg[..]));
+    dec.finish().unwrap();
+    // An uncompressed message on the same stream is fine too.
+    dec.push(Bytes::from(frame(b"plain")));
+    assert_eq!(&dec.poll_message().unwrap().unwrap()[..], b"plain");
+}
+
+#[test]
+fn identity_encoding_frames_as_before() {
+    let a = framed_with(b"abc", Encoding::Identity, 10).unwrap();
+    assert_eq!(&a[..], &frame(b"abc")[..]);
+}
+
+#[test]
+fn a_gzip_bomb_is_resource_exhausted_and_sticky() {
+    // 32 MiB of zeros, about 32 KiB on the wire, against a 1 MiB limit.
+    let wire = framed_with(&vec![0u8; 32 << 20], Encoding::Gzip, usize::MAX).unwrap();
+    assert!(wire.len() < 64 << 10, "{}", wire.len());
+    let mut dec = MessageDecoder::new(1 << 20);
+    dec.set_encoding(Some(Bytes::from_static(b"gzip")));
+    dec.push(wire.freeze());
+    let err = dec.poll_message().unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
+    dec.push(Bytes::from(frame(b"more")));
+    assert_eq!(dec.poll_message().unwrap_err(), err);
+    assert_eq!(dec.finish().unwrap_err(), err);
+}
+
+#[test]
+fn corrupt_gzip_is_internal() {
     let mut dec = MessageDecoder::new(100);
+    dec.set_encoding(Some(Bytes::from_static(b"gzip")));
+    dec.push(Bytes::from_static(b"\x01\x00\x00\x00\x03abc"));
+    assert_eq!(dec.poll_message().unwrap_err().code(), Code::Internal);
+}
+
+#[test]
+fn unsupported_encoding_is_unimplemented() {
+    let mut dec = MessageDecoder::new(100);
+    dec.set_encoding(Some(Bytes::from_static(b"snappy")));
+    // Uncompressed messages pass: the encoding only matters when used.
+    dec.push(Bytes::from(frame(b"ok")));
+    assert_eq!(&dec.poll_message().unwrap().unwrap()[..], b"ok");
     dec.push(Bytes::from_static(b"\x01\x00\x00\x00\x01x"));
     let err = dec.poll_message().unwrap_err();
-    assert_eq!(err.code(), Code::Internal);
-    assert_eq!(
-        err.message(),
-        "received a compressed message but no compression was negotiated"
-    );
+    assert_eq!(err.code(), Code::Unimplemented);
+    assert!(err.message().contains("snappy"), "{err}");
+}
+
+#[test]
+fn compressed_send_limit_counts_the_wire_size() {
+    let msg = vec![0u8; 10_000];
+    // 10 000 zeros compress far below 100 bytes: sent.
+    framed_with(&msg, Encoding::Gzip, 100).unwrap();
+    // Random-looking bytes do not: over the limit, RESOURCE_EXHAUSTED.
+    let noise: Vec<u8> = (0..10_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let err = framed_with(&noise, Encoding::Gzip, 100).unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted);
 }
 
 #[test]

@@ -3,9 +3,10 @@
 //! ```text
 //! :method POST, :scheme, :path, :authority,
 //! te: trailers, content-type: application/grpc, user-agent,
-//! [grpc-timeout], [grpc-accept-encoding], custom metadata...
+//! [grpc-timeout], [grpc-encoding], [grpc-accept-encoding], custom metadata...
 //! ```
 
+use super::compression::Encoding;
 use super::timeout::TimeoutValue;
 use crate::metadata::Metadata;
 use bytes::Bytes;
@@ -21,6 +22,7 @@ const FIXED_FIELDS: usize = 7;
 
 /// The URI scheme of the request (`:scheme`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Scheme {
     /// Plaintext HTTP/2 (h2c).
     Http,
@@ -84,9 +86,12 @@ pub struct RequestHead {
     user_agent: Bytes,
     timeout: Option<TimeoutValue>,
     accept_encoding: Option<Bytes>,
+    encoding: Option<Encoding>,
     metadata: Metadata,
     /// The wire form of the binary metadata values, in order.
     binary: Vec<u8>,
+    /// `grpc-previous-rpc-attempts` (gRFC A6), on attempts after the first.
+    previous_attempts: Option<Bytes>,
 }
 
 impl RequestHead {
@@ -100,9 +105,23 @@ impl RequestHead {
             user_agent: Bytes::from_static(USER_AGENT.as_bytes()),
             timeout: None,
             accept_encoding: None,
+            encoding: None,
             metadata: Metadata::new(),
             binary: Vec::new(),
+            previous_attempts: None,
         }
+    }
+
+    /// Sends `grpc-previous-rpc-attempts: n` (gRFC A6): the number of
+    /// attempts of this call made before this one (none for 0).
+    pub fn with_previous_attempts(mut self, n: u32) -> Self {
+        self.previous_attempts = (n > 0).then(|| Bytes::from(n.to_string()));
+        self
+    }
+
+    /// The `:path` (`/package.Service/Method`).
+    pub fn path(&self) -> &[u8] {
+        &self.path
     }
 
     /// Uses this `user-agent` value (see [`user_agent`]).
@@ -121,6 +140,13 @@ impl RequestHead {
     /// for a client that can decompress those encodings.
     pub fn with_accept_encoding(mut self, encodings: Bytes) -> Self {
         self.accept_encoding = Some(encodings);
+        self
+    }
+
+    /// Sends `grpc-encoding` naming how the request messages are
+    /// compressed (nothing for [`Encoding::Identity`]).
+    pub fn with_encoding(mut self, encoding: Encoding) -> Self {
+        self.encoding = (encoding != Encoding::Identity).then_some(encoding);
         self
     }
 
@@ -147,6 +173,8 @@ impl RequestHead {
         FIXED_FIELDS
             + usize::from(self.timeout.is_some())
             + usize::from(self.accept_encoding.is_some())
+            + usize::from(self.encoding.is_some())
+            + usize::from(self.previous_attempts.is_some())
             + self.metadata.len()
     }
 
@@ -174,8 +202,14 @@ impl RequestHead {
         if let Some(t) = &self.timeout {
             out.push(FieldRef::new(b"grpc-timeout", t.as_bytes()));
         }
+        if let Some(e) = &self.encoding {
+            out.push(FieldRef::new(b"grpc-encoding", e.as_str().as_bytes()));
+        }
         if let Some(e) = &self.accept_encoding {
             out.push(FieldRef::new(b"grpc-accept-encoding", e));
+        }
+        if let Some(n) = &self.previous_attempts {
+            out.push(FieldRef::new(b"grpc-previous-rpc-attempts", n));
         }
         out.extend(
             self.metadata

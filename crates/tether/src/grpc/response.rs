@@ -86,7 +86,13 @@ pub fn status_from_trailers(fields: &[HeaderField]) -> Status {
             Some(n) => Status::new(Code::from_i32(n), message),
         },
     };
-    status.with_details(details).with_metadata(metadata)
+    let pushback = crate::retry::policy::Pushback::parse(
+        find(fields, "grpc-retry-pushback-ms").map(|v| &v[..]),
+    );
+    status
+        .with_details(details)
+        .with_metadata(metadata)
+        .with_pushback(pushback)
 }
 
 /// Parses `grpc-status`: one to ten ASCII digits, nothing else.

@@ -4,15 +4,19 @@
 //! new picker). They do no I/O and read no clock, like the HTTP/2 core, so
 //! they are tested under a virtual clock without a runtime.
 
+mod ewma;
 mod list;
 mod outbox;
+mod outlier;
 mod pick_first;
-mod rng;
+pub(crate) mod rng;
 mod round_robin;
 #[cfg(test)]
 mod testing;
 
 // The channel's control task builds its policy from these.
+pub(crate) use ewma::{two_choices, Score, DEFAULT_DECAY};
+pub(crate) use outlier::{CallCounts, WithOutlierDetection};
 pub(crate) use pick_first::PickFirst;
 pub(crate) use round_robin::RoundRobin;
 
@@ -43,6 +47,14 @@ pub(crate) enum Action {
     Remove(SubchannelId),
     /// Ask the resolver for fresh addresses.
     ResolveNow,
+    /// Outlier detection ejected a subchannel from the pickers (`true`),
+    /// or its ejection is over (`false`); it keeps its connections.
+    Ejected {
+        /// The subchannel.
+        id: SubchannelId,
+        /// Ejected now, or back.
+        ejected: bool,
+    },
     /// Publish a new picker; `state` is the channel's connectivity state.
     Picker {
         /// The channel's state.
@@ -95,4 +107,11 @@ pub(crate) trait Policy: Send {
     fn poll_timeout(&self) -> Option<Instant>;
     /// The next action, until `None`.
     fn poll_action(&mut self) -> Option<Action>;
+    /// Whether the policy wants each subchannel's call counts now
+    /// (outlier detection's sweep).
+    fn sweep_due(&self, _now: Instant) -> bool {
+        false
+    }
+    /// The calls each subchannel finished since the last sweep.
+    fn call_counts(&mut self, _counts: &[(SubchannelId, CallCounts)], _now: Instant) {}
 }

@@ -148,10 +148,15 @@ impl PickFirst {
             Some(e) => e.to_string(),
             None => "connection failed".to_owned(),
         };
-        PickerSpec::Fail(Status::unavailable(format!(
+        let status = Status::unavailable(format!(
             "pick_first: all {} addresses failed; last error: {last}",
             self.subchannels.len()
-        )))
+        ));
+        // The last connection error (and its I/O or TLS cause) as the source.
+        PickerSpec::Fail(match &self.last_error {
+            Some(e) => status.with_source(e.clone()),
+            None => status,
+        })
     }
 
     fn remove(&mut self, sub: Sub) {
@@ -286,6 +291,27 @@ impl PickFirst {
         }
     }
 
+    /// The selected subchannel went READY -> TRANSIENT_FAILURE: its
+    /// connection is up but its health check says it is not serving (only
+    /// with health checking under pick_first). Move on to the next address
+    /// now (the pass skips it while it is in TRANSIENT_FAILURE; it wins
+    /// again if it is the first to be READY) rather than wait in IDLE.
+    fn unhealthy_selected(&mut self, now: Instant) {
+        let Some(mut sub) = self.selected.take() else {
+            return;
+        };
+        sub.state = ConnectivityState::TransientFailure;
+        if self.pass.is_some() {
+            self.remove(sub);
+        } else {
+            self.subchannels.push(sub);
+        }
+        self.set_state(ConnectivityState::Connecting, PickerSpec::Queue);
+        if self.pass.is_none() && !self.addresses.is_empty() {
+            self.start_pass(now);
+        }
+    }
+
     fn end_pass_if_all_failed(&mut self) {
         if self.pass.is_none() || !self.subchannels.iter().all(|s| s.failed) {
             return;
@@ -401,7 +427,9 @@ impl Policy for PickFirst {
         now: Instant,
     ) {
         if self.selected.as_ref().map(|s| s.id) == Some(id) {
-            if state != ConnectivityState::Ready {
+            if state == ConnectivityState::TransientFailure {
+                self.unhealthy_selected(now);
+            } else if state != ConnectivityState::Ready {
                 self.lose_selected(state);
             }
             return;

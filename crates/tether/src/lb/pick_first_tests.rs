@@ -299,3 +299,23 @@ fn empty_list_and_resolver_errors() {
         .resolver_error(Status::unavailable("dns: timeout"), d.now);
     assert!(d.actions().is_empty());
 }
+
+#[test]
+fn an_unhealthy_selected_subchannel_moves_on_to_the_next_address_at_once() {
+    // With health checking under pick_first, the selected subchannel goes
+    // READY -> TRANSIENT_FAILURE while its connection stays up.
+    let (mut d, ids) = connecting(&three());
+    d.report(ids[0], Ready);
+    let acts = d.fail(ids[0], "health check: NotServing");
+    assert_eq!(pickers(&acts), vec![(Connecting, PickerSpec::Queue)]);
+    let made = created(&acts);
+    assert_eq!(made.len(), 2, "the other addresses come back: {acts:?}");
+    assert_eq!(
+        connects(&acts),
+        vec![made[0].0],
+        "the next address connects now, not at the next call"
+    );
+    // It wins; serving again, the first one would win a later pass.
+    let acts = d.report(made[0].0, Ready);
+    assert_eq!(pickers(&acts), vec![ready(made[0].0)]);
+}

@@ -2,8 +2,19 @@
 //! a test that fixes it sees the same shuffle and the same rotation start
 //! every run.
 
+/// SplitMix64's state increment.
+pub(crate) const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// SplitMix64's output function: 64 well-mixed bits from a state (the
+/// P2C picker steps a shared state itself and mixes it with this).
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// SplitMix64 (Steele, Lea, Flood 2014): small and fast; its quality is
-/// plenty for shuffling addresses and picking a rotation start.
+/// plenty for shuffling addresses, picking a rotation start and jitter.
 #[derive(Clone, Debug)]
 pub(crate) struct Rng(u64);
 
@@ -15,11 +26,13 @@ impl Rng {
 
     /// The next 64 random bits.
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        self.0 = self.0.wrapping_add(GAMMA);
+        mix(self.0)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub(crate) fn next_unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// A number in `0..n` (0 when `n` is 0). The multiply-shift mapping has

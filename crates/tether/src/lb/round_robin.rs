@@ -126,10 +126,14 @@ impl RoundRobin {
                 Some(e) => e.to_string(),
                 None => "connection failed".to_owned(),
             };
-            let status = Status::unavailable(format!(
+            let mut status = Status::unavailable(format!(
                 "round_robin: all {} addresses failed; last error: {last}",
                 self.subchannels.len()
             ));
+            // The last connection error (and its I/O or TLS cause) as the source.
+            if let Some(e) = &self.last_error {
+                status = status.with_source(e.clone());
+            }
             self.out.publish(
                 ConnectivityState::TransientFailure,
                 PickerSpec::Fail(status),

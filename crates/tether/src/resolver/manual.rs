@@ -16,10 +16,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 ///
 /// let resolver = ManualResolver::with_addresses([Address::Tcp("127.0.0.1:50051".parse().unwrap())]);
 /// // ... give `resolver.clone()` to a channel, later:
-/// resolver.update(Resolution {
-///     addresses: vec![Address::Tcp("127.0.0.2:50051".parse().unwrap())],
-///     service_config: None,
-/// });
+/// resolver.update(Resolution::new(vec![Address::Tcp(
+///     "127.0.0.2:50051".parse().unwrap(),
+/// )]));
 /// assert_eq!(resolver.resolve_now_count(), 0);
 /// ```
 #[derive(Clone, Debug, Default)]

@@ -54,8 +54,11 @@ impl fmt::Display for Address {
     }
 }
 
-/// What a resolver found.
+/// What a resolver found: [`Resolution::new`], then
+/// [`Resolution::with_service_config`] (non-exhaustive, so that fields such
+/// as attributes can be added).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Resolution {
     /// The addresses, in the resolver's order.
     pub addresses: Vec<Address>,
@@ -64,6 +67,22 @@ pub struct Resolution {
     /// array of choices, gRFC A2), which the channel narrows to the choice
     /// for this client.
     pub service_config: Option<String>,
+}
+
+impl Resolution {
+    /// These addresses, no service config.
+    pub fn new(addresses: Vec<Address>) -> Resolution {
+        Resolution {
+            addresses,
+            service_config: None,
+        }
+    }
+
+    /// With this service config (JSON, see [`Resolution::service_config`]).
+    pub fn with_service_config(mut self, json: impl Into<String>) -> Resolution {
+        self.service_config = Some(json.into());
+        self
+    }
 }
 
 /// What a resolver reports: a resolution, or why it failed.
@@ -155,13 +174,10 @@ impl ResolverListener {
 ///
 /// impl Resolver for Fixed {
 ///     fn start(&mut self, listener: ResolverListener) {
-///         listener.update(Resolution {
-///             addresses: vec![
-///                 Address::Tcp("127.0.0.2:50051".parse().unwrap()),
-///                 Address::Tcp("127.0.0.3:50051".parse().unwrap()),
-///             ],
-///             service_config: None,
-///         });
+///         listener.update(Resolution::new(vec![
+///             Address::Tcp("127.0.0.2:50051".parse().unwrap()),
+///             Address::Tcp("127.0.0.3:50051".parse().unwrap()),
+///         ]));
 ///         self.0 = Some(listener);
 ///     }
 ///     fn resolve_now(&mut self) {}

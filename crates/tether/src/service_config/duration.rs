@@ -1,5 +1,9 @@
 //! `google.protobuf.Duration` in proto3 JSON form: a decimal number of
 //! seconds with an `s` suffix (`"1.5s"`, `"0.000000001s"`, `"30s"`).
+//!
+//! The whole part may be left out before a fraction (`".1s"`): gRFC A6's
+//! examples write backoffs that way and grpc-go reads them (C-core and
+//! grpc-java do not).
 
 use super::error::{Path, ServiceConfigError};
 use serde_json::Value;
@@ -41,7 +45,8 @@ pub(super) fn parse(value: &Value, path: &Path<'_>) -> Result<Duration, ServiceC
 }
 
 /// `<digits>[.<1 to 9 digits>]s`, as proto3 JSON writes a non-negative
-/// `google.protobuf.Duration`. No sign, exponent, blanks or empty parts.
+/// `google.protobuf.Duration`, or `.<1 to 9 digits>s` (gRFC A6's
+/// `".1s"`). No sign, exponent, blanks or other empty parts.
 fn parse_str(text: &str) -> Result<Duration, Problem> {
     let body = text.strip_suffix('s').ok_or(Problem::Malformed)?;
     if let Some(magnitude) = body.strip_prefix('-') {
@@ -55,6 +60,8 @@ fn parse_str(text: &str) -> Result<Duration, Problem> {
         });
     }
     let (whole, fraction) = match body.split_once('.') {
+        // ".1s": no whole part, as gRFC A6's examples write it.
+        Some(("", fraction)) => ("0", Some(fraction)),
         Some((whole, fraction)) => (whole, Some(fraction)),
         None => (body, None),
     };
@@ -106,6 +113,10 @@ mod tests {
             ("0.000000001s", Duration::from_nanos(1)),
             ("1.000340012s", Duration::new(1, 340_012)),
             ("0.1s", Duration::from_millis(100)),
+            // gRFC A6's examples leave out the whole part.
+            (".1s", Duration::from_millis(100)),
+            (".5s", Duration::from_millis(500)),
+            (".000000001s", Duration::from_nanos(1)),
             ("030s", Duration::from_secs(30)),
             (
                 "315576000000.999999999s",
@@ -120,8 +131,8 @@ mod tests {
     #[test]
     fn rejects_malformed_strings() {
         for text in [
-            "", "s", "1", "1.5", "abc", ".5s", "1.s", "1.5.5s", "+1s", " 1s", "1s ", "1 s", "1e3s",
-            "1,5s", "1S", "ss", "-s", "--1s", "-.5s", "0x10s", "１s",
+            "", "s", "1", "1.5", "abc", ".s", "1.s", "1.5.5s", "+1s", " 1s", "1s ", "1 s", "1e3s",
+            "1,5s", "1S", "ss", "-s", "--1s", "-.s", "..5s", ".5.5s", ".+5s", "0x10s", "１s",
         ] {
             assert_eq!(parse_str(text), Err(Problem::Malformed), "{text:?}");
         }
@@ -132,6 +143,8 @@ mod tests {
         assert_eq!(parse_str("-1s"), Err(Problem::Negative));
         assert_eq!(parse_str("-0s"), Err(Problem::Negative));
         assert_eq!(parse_str("-0.0000000001s"), Err(Problem::Negative));
+        assert_eq!(parse_str("-.5s"), Err(Problem::Negative));
+        assert_eq!(parse_str(".0000000001s"), Err(Problem::TooPrecise));
         assert_eq!(parse_str("1.0000000001s"), Err(Problem::TooPrecise));
         assert_eq!(parse_str("315576000001s"), Err(Problem::TooLarge));
         assert_eq!(

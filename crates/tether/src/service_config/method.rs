@@ -2,6 +2,7 @@
 
 use super::duration;
 use super::error::{array, boolean, field, object, string, Path, ServiceConfigError};
+use super::retry::{self, HedgingPolicy, RetryPolicy};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -22,12 +23,13 @@ pub struct MethodConfig {
     pub max_request_message_bytes: Option<usize>,
     /// The largest response message, in bytes (`maxResponseMessageBytes`).
     pub max_response_message_bytes: Option<usize>,
-    /// The raw `retryPolicy` object, kept for the retry work (not yet
-    /// interpreted). At most one of this and `hedging_policy` is set.
-    pub retry_policy: Option<Value>,
-    /// The raw `hedgingPolicy` object, kept for the retry work (not yet
-    /// interpreted).
-    pub hedging_policy: Option<Value>,
+    /// How failed calls are retried (`retryPolicy`, gRFC A6). The parser
+    /// never sets both this and `hedging_policy` (the proto makes them a
+    /// oneof); `None` (absent or `null`) means no retries beyond the
+    /// transparent ones.
+    pub retry_policy: Option<RetryPolicy>,
+    /// How calls are hedged (`hedgingPolicy`, gRFC A6).
+    pub hedging_policy: Option<HedgingPolicy>,
 }
 
 /// One `name` of a method config: `{"service": "pkg.Svc", "method": "M"}`.
@@ -89,18 +91,20 @@ pub(super) fn parse(value: &Value, path: &Path<'_>) -> Result<MethodConfig, Serv
         let size_path = path.key("maxResponseMessageBytes");
         config.max_response_message_bytes = Some(parse_size(size, &size_path)?);
     }
-    if let Some(policy) = field(entry, "retryPolicy") {
-        object(policy, &path.key("retryPolicy"))?;
-        config.retry_policy = Some(policy.clone());
+    let retry_policy = field(entry, "retryPolicy");
+    let hedging_policy = field(entry, "hedgingPolicy");
+    let hedging_path = path.key("hedgingPolicy");
+    // service_config.proto: a oneof, so at most one of the two (checked
+    // first, whatever either holds).
+    if retry_policy.is_some() && hedging_policy.is_some() {
+        return Err(hedging_path.error("retryPolicy and hedgingPolicy are mutually exclusive"));
     }
-    if let Some(policy) = field(entry, "hedgingPolicy") {
-        let hedging_path = path.key("hedgingPolicy");
-        object(policy, &hedging_path)?;
-        // service_config.proto: a oneof, so at most one of the two.
-        if config.retry_policy.is_some() {
-            return Err(hedging_path.error("retryPolicy and hedgingPolicy are mutually exclusive"));
-        }
-        config.hedging_policy = Some(policy.clone());
+    if let Some(policy) = retry_policy {
+        let retry_path = path.key("retryPolicy");
+        config.retry_policy = Some(retry::parse_retry_policy(policy, &retry_path)?);
+    }
+    if let Some(policy) = hedging_policy {
+        config.hedging_policy = Some(retry::parse_hedging_policy(policy, &hedging_path)?);
     }
     Ok(config)
 }
@@ -176,6 +180,7 @@ fn parse_size(value: &Value, path: &Path<'_>) -> Result<usize, ServiceConfigErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::Code;
     use serde_json::json;
 
     fn method_config(value: Value) -> Result<MethodConfig, ServiceConfigError> {
@@ -199,7 +204,13 @@ mod tests {
             "waitForReady": true,
             "maxRequestMessageBytes": 1024,
             "maxResponseMessageBytes": "4194304",
-            "retryPolicy": {"maxAttempts": 3},
+            "retryPolicy": {
+                "maxAttempts": 3,
+                "initialBackoff": "0.25s",
+                "maxBackoff": "2s",
+                "backoffMultiplier": 1.5,
+                "retryableStatusCodes": ["UNAVAILABLE", "RESOURCE_EXHAUSTED"]
+            },
             "futureField": [1, 2, 3]
         }))
         .unwrap();
@@ -215,7 +226,16 @@ mod tests {
         assert_eq!(config.wait_for_ready, Some(true));
         assert_eq!(config.max_request_message_bytes, Some(1024));
         assert_eq!(config.max_response_message_bytes, Some(4_194_304));
-        assert_eq!(config.retry_policy, Some(json!({"maxAttempts": 3})));
+        assert_eq!(
+            config.retry_policy,
+            Some(RetryPolicy::new(
+                3,
+                Duration::from_millis(250),
+                Duration::from_secs(2),
+                1.5,
+                vec![Code::Unavailable, Code::ResourceExhausted]
+            ))
+        );
         assert_eq!(config.hedging_policy, None);
     }
 
@@ -246,6 +266,26 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(config, MethodConfig::default());
+        // A null policy does not count against the other one.
+        let config = method_config(json!({
+            "retryPolicy": null, "hedgingPolicy": {"maxAttempts": 2}
+        }))
+        .unwrap();
+        assert_eq!(config.retry_policy, None);
+        assert_eq!(
+            config.hedging_policy,
+            Some(HedgingPolicy::new(2, Duration::ZERO, vec![]))
+        );
+        let config = method_config(json!({
+            "retryPolicy": {
+                "maxAttempts": 2, "initialBackoff": "1s", "maxBackoff": "1s",
+                "backoffMultiplier": 1, "retryableStatusCodes": [14]
+            },
+            "hedgingPolicy": null
+        }))
+        .unwrap();
+        assert_eq!(config.hedging_policy, None);
+        assert!(config.retry_policy.is_some());
     }
 
     #[test]
@@ -311,6 +351,16 @@ mod tests {
                 json!({"retryPolicy": {}, "hedgingPolicy": {}}),
                 "$.methodConfig[0].hedgingPolicy",
                 "retryPolicy and hedgingPolicy are mutually exclusive",
+            ),
+            (
+                json!({"retryPolicy": {}}),
+                "$.methodConfig[0].retryPolicy.maxAttempts",
+                "a required field is missing",
+            ),
+            (
+                json!({"hedgingPolicy": {"maxAttempts": 4, "hedgingDelay": 0.5}}),
+                "$.methodConfig[0].hedgingPolicy.hedgingDelay",
+                "expected a duration like \"1.5s\", got 0.5",
             ),
         ];
         for (input, path, message) in cases {

@@ -1,11 +1,13 @@
 //! gRPC service config (grpc/grpc `doc/service_config.md`), parsed from
 //! its JSON form (the proto3 JSON mapping of
-//! `grpc.service_config.ServiceConfig`): the load-balancing policy and
-//! per-method settings.
+//! `grpc.service_config.ServiceConfig`): the load-balancing policy,
+//! per-method settings with their retry or hedging policy, and retry
+//! throttling (gRFC A6).
 //!
 //! ```
 //! use std::time::Duration;
 //! use tether::service_config::{LbConfig, ServiceConfig};
+//! use tether::Code;
 //!
 //! let config = ServiceConfig::parse(r#"{
 //!     "loadBalancingConfig": [{"round_robin": {}}],
@@ -15,17 +17,32 @@
 //!             "name": [{"service": "echo.Echo", "method": "Unary"}],
 //!             "timeout": "1.5s",
 //!             "waitForReady": true,
-//!             "maxRequestMessageBytes": "4194304"
+//!             "maxRequestMessageBytes": "4194304",
+//!             "retryPolicy": {
+//!                 "maxAttempts": 4,
+//!                 "initialBackoff": "0.1s",
+//!                 "maxBackoff": "1s",
+//!                 "backoffMultiplier": 2,
+//!                 "retryableStatusCodes": ["UNAVAILABLE"]
+//!             }
 //!         }
-//!     ]
+//!     ],
+//!     "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}
 //! }"#)?;
 //! assert_eq!(config.load_balancing, Some(LbConfig::RoundRobin));
 //! let unary = config.method_config("/echo.Echo/Unary").unwrap();
 //! assert_eq!(unary.timeout, Some(Duration::from_millis(1500)));
 //! assert_eq!(unary.max_request_message_bytes, Some(4 << 20));
+//! let retry = unary.retry_policy.as_ref().unwrap();
+//! assert_eq!(retry.max_attempts, 4);
+//! assert_eq!(retry.initial_backoff, Duration::from_millis(100));
+//! assert!(retry.is_retryable(Code::Unavailable));
+//! let throttling = config.retry_throttling.unwrap();
+//! assert_eq!((throttling.max_tokens, throttling.token_ratio_milli), (10, 100));
 //! // Every other method gets the default entry (the empty name).
 //! let other = config.method_config("/echo.Echo/Stream").unwrap();
 //! assert_eq!(other.timeout, Some(Duration::from_secs(10)));
+//! assert_eq!(other.retry_policy, None);
 //!
 //! // Errors name the JSON path of what is wrong.
 //! let error = ServiceConfig::parse(r#"{"methodConfig": [{"timeout": "abc"}]}"#).unwrap_err();
@@ -37,22 +54,33 @@
 //! ```
 //!
 //! Unknown fields are ignored, so newer configs still parse; known fields
-//! of the wrong type are errors. [`select_txt_choice`] picks the config a
-//! DNS TXT record offers this client (gRFC A2).
+//! of the wrong type or out of range are errors. [`select_txt_choice`]
+//! picks the config a DNS TXT record offers this client (gRFC A2).
+//!
+//! The retry settings follow gRFC A6 ("Configuration Language"): see
+//! [`RetryPolicy`], [`HedgingPolicy`] and [`RetryThrottling`] for each
+//! field's rule. In short, `maxAttempts` must be at least 2 and counts as
+//! 5 above 5; backoffs must be above zero, the multiplier finite and
+//! above zero; status codes are names as gRPC spells them
+//! (`"UNAVAILABLE"`) or numbers, never `OK`, with repeats dropped;
+//! `maxTokens` is a whole number from 1 to 1000 and `tokenRatio` is read
+//! to 3 decimal places and must be at least 0.001.
 
 mod duration;
 mod error;
 mod index;
 mod lb;
 mod method;
+mod retry;
 mod txt;
 
 pub use error::ServiceConfigError;
-pub use lb::LbConfig;
+pub use lb::{FailurePercentageEjection, LbConfig, OutlierDetection, SuccessRateEjection};
 pub use method::{MethodConfig, MethodName};
+pub use retry::{HedgingPolicy, RetryPolicy, RetryThrottling};
 pub use txt::select_txt_choice;
 
-use error::{array, field, object, parse_json, Path};
+use error::{array, field, object, parse_json, string, Path};
 use index::MethodIndex;
 use serde_json::Value;
 
@@ -73,6 +101,15 @@ pub struct ServiceConfig {
     pub load_balancing: Option<LbConfig>,
     /// The `methodConfig` entries, in order.
     pub method_configs: Vec<MethodConfig>,
+    /// `healthCheckConfig.serviceName`: client-side health checking (gRFC
+    /// A17) of this service on every subchannel, under `round_robin` (and
+    /// under `pick_first` when the channel allows it). `None` when absent;
+    /// `Some("")` checks the server's overall health.
+    pub health_check_service: Option<String>,
+    /// `retryThrottling` (gRFC A6): the token bucket that pauses retries
+    /// and hedges on this channel while too many calls fail. `None` when
+    /// absent (or `null`): no throttling.
+    pub retry_throttling: Option<RetryThrottling>,
     /// Positions in `method_configs` by name.
     index: MethodIndex,
 }
@@ -80,7 +117,10 @@ pub struct ServiceConfig {
 impl PartialEq for ServiceConfig {
     /// Compares the public fields; the index is derived from them.
     fn eq(&self, other: &ServiceConfig) -> bool {
-        self.load_balancing == other.load_balancing && self.method_configs == other.method_configs
+        self.load_balancing == other.load_balancing
+            && self.method_configs == other.method_configs
+            && self.health_check_service == other.health_check_service
+            && self.retry_throttling == other.retry_throttling
     }
 }
 
@@ -90,8 +130,10 @@ impl ServiceConfig {
     /// Errors carry the JSON path of the offending value: invalid JSON, a
     /// document that is not an object, known fields of the wrong type or
     /// out of range, a malformed or unsupported `loadBalancingConfig`, a
-    /// method named without its service, or a name listed twice across
-    /// `methodConfig` entries.
+    /// method named without its service, a name listed twice across
+    /// `methodConfig` entries, an entry with both a `retryPolicy` and a
+    /// `hedgingPolicy`, or a retry setting missing or out of range (see
+    /// [`RetryPolicy`], [`HedgingPolicy`] and [`RetryThrottling`]).
     pub fn parse(json: &str) -> Result<ServiceConfig, ServiceConfigError> {
         ServiceConfig::from_value(&parse_json(json)?)
     }
@@ -108,6 +150,22 @@ impl ServiceConfig {
                 method_configs.push(method::parse(entry, &list_path.index(position))?);
             }
         }
+        let mut health_check_service = None;
+        if let Some(health) = field(document, "healthCheckConfig") {
+            let health_path = root.key("healthCheckConfig");
+            let health = object(health, &health_path)?;
+            if let Some(name) = field(health, "serviceName") {
+                let name = string(name, &health_path.key("serviceName"))?;
+                health_check_service = Some(name.to_owned());
+            }
+        }
+        let retry_throttling = match field(document, "retryThrottling") {
+            Some(throttling) => Some(retry::parse_retry_throttling(
+                throttling,
+                &root.key("retryThrottling"),
+            )?),
+            None => None,
+        };
         let (index, duplicate) = MethodIndex::build(&method_configs);
         if let Some(duplicate) = duplicate {
             let (entry, position) = duplicate.again;
@@ -126,6 +184,8 @@ impl ServiceConfig {
         Ok(ServiceConfig {
             load_balancing,
             method_configs,
+            health_check_service,
+            retry_throttling,
             index,
         })
     }

@@ -1,7 +1,9 @@
 //! Whole-document tests of [`ServiceConfig`]: parsing, errors with their
-//! paths, method lookup precedence, and never panicking on any input.
+//! paths, method lookup precedence, retry settings, and never panicking on
+//! any input.
 
 use super::*;
+use crate::status::Code;
 use proptest::prelude::*;
 use std::time::Duration;
 
@@ -18,11 +20,179 @@ fn timeout_of(config: &ServiceConfig, path: &str) -> Option<Duration> {
 fn empty_config_and_unknown_fields() {
     assert_eq!(ServiceConfig::parse("{}"), Ok(ServiceConfig::default()));
     let config = ServiceConfig::parse(
-        r#"{"retryThrottling": {"maxTokens": 10}, "healthCheckConfig": {}, "future": [1]}"#,
+        r#"{"retryThrottling": null, "healthCheckConfig": {}, "future": [1]}"#,
     )
     .unwrap();
     assert_eq!(config, ServiceConfig::default());
     assert_eq!(config.method_config("/a.B/C"), None);
+}
+
+#[test]
+fn retry_throttling_reaches_the_config_and_equality() {
+    let config = ServiceConfig::parse(
+        r#"{"retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1, "future": 1}}"#,
+    )
+    .unwrap();
+    assert_eq!(config.retry_throttling, Some(RetryThrottling::new(10, 0.1)));
+    // PartialEq compares the throttling too.
+    assert_ne!(config, ServiceConfig::default());
+    let other =
+        ServiceConfig::parse(r#"{"retryThrottling": {"maxTokens": 10, "tokenRatio": 0.2}}"#)
+            .unwrap();
+    assert_ne!(config, other);
+    assert_eq!(
+        error_of(r#"{"retryThrottling": {"maxTokens": 10}}"#),
+        (
+            "$.retryThrottling.tokenRatio".into(),
+            "a required field is missing".into()
+        )
+    );
+    assert_eq!(
+        error_of(r#"{"retryThrottling": {"maxTokens": 0, "tokenRatio": 0.1}}"#),
+        (
+            "$.retryThrottling.maxTokens".into(),
+            "must be between 1 and 1000, got 0".into()
+        )
+    );
+    assert_eq!(
+        error_of(r#"{"retryThrottling": {"maxTokens": 10, "tokenRatio": 0}}"#),
+        (
+            "$.retryThrottling.tokenRatio".into(),
+            "must be at least 0.001 (3 decimal places are used), got 0".into()
+        )
+    );
+    assert_eq!(
+        error_of(r#"{"retryThrottling": []}"#),
+        (
+            "$.retryThrottling".into(),
+            "expected an object, got an array".into()
+        )
+    );
+    // Decimal text, not a float: 0.1234 is 123 thousandths; strings too.
+    let config = ServiceConfig::parse(
+        r#"{"retryThrottling": {"maxTokens": "1000", "tokenRatio": "0.1234"}}"#,
+    )
+    .unwrap();
+    let throttling = config.retry_throttling.unwrap();
+    assert_eq!(
+        (throttling.max_tokens, throttling.token_ratio_milli),
+        (1000, 123)
+    );
+}
+
+/// gRFC A6's three examples in one document, verbatim (`".1s"` included),
+/// with the rest of a realistic config around them.
+#[test]
+fn a6_examples_in_a_full_config() {
+    let config = ServiceConfig::parse(
+        r#"{
+          "loadBalancingConfig": [{"round_robin": {}}],
+          "healthCheckConfig": {"serviceName": "pkg.Svc"},
+          "methodConfig": [
+            {
+              "name": [{"service": "pkg.Svc", "method": "Get"}],
+              "timeout": "2s",
+              "retryPolicy": {
+                "maxAttempts": 4,
+                "initialBackoff": ".1s",
+                "maxBackoff": "1s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"]
+              }
+            },
+            {
+              "name": [{"service": "pkg.Svc", "method": "Search"}],
+              "hedgingPolicy": {
+                "maxAttempts": 4,
+                "hedgingDelay": ".5s",
+                "nonFatalStatusCodes": ["UNAVAILABLE", "INTERNAL", "ABORTED"]
+              }
+            }
+          ],
+          "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}
+        }"#,
+    )
+    .unwrap();
+    assert_eq!(config.load_balancing, Some(LbConfig::RoundRobin));
+    assert_eq!(config.health_check_service.as_deref(), Some("pkg.Svc"));
+    let get = config.method_config("/pkg.Svc/Get").unwrap();
+    assert_eq!(
+        get.retry_policy,
+        Some(RetryPolicy::new(
+            4,
+            Duration::from_millis(100),
+            Duration::from_secs(1),
+            2.0,
+            vec![Code::Unavailable]
+        ))
+    );
+    assert_eq!(get.hedging_policy, None);
+    let search = config.method_config("/pkg.Svc/Search").unwrap();
+    assert_eq!(search.retry_policy, None);
+    assert_eq!(
+        search.hedging_policy,
+        Some(HedgingPolicy::new(
+            4,
+            Duration::from_millis(500),
+            vec![Code::Unavailable, Code::Internal, Code::Aborted]
+        ))
+    );
+    let throttling = config.retry_throttling.unwrap();
+    assert_eq!(
+        (throttling.max_tokens, throttling.token_ratio_milli),
+        (10, 100)
+    );
+}
+
+#[test]
+fn retry_errors_name_their_path_in_the_document() {
+    let policy = |fields: &str| {
+        format!(
+            r#"{{"methodConfig": [{{}}, {{"name": [{{"service": "s"}}], "retryPolicy": {{{fields}}}}}]}}"#
+        )
+    };
+    let valid =
+        r#""maxAttempts": 3, "initialBackoff": "1s", "maxBackoff": "1s", "backoffMultiplier": 2"#;
+    assert_eq!(
+        error_of(&policy(&format!(
+            r#"{valid}, "retryableStatusCodes": ["UNAVAILABLE", "UNAVAILBLE"]"#
+        ))),
+        (
+            "$.methodConfig[1].retryPolicy.retryableStatusCodes[1]".into(),
+            r#"expected a status code name like "UNAVAILABLE" or a number from 1 to 16, got "UNAVAILBLE""#
+                .into()
+        )
+    );
+    let error = ServiceConfig::parse(&policy(r#""maxAttempts": 1"#)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "service config: $.methodConfig[1].retryPolicy.maxAttempts: must be at least 2, got 1"
+    );
+    let config = ServiceConfig::parse(&policy(&format!(
+        r#"{valid}, "retryableStatusCodes": [14, 4]"#
+    )))
+    .unwrap();
+    let retry = config.method_config("/s/m").unwrap().retry_policy.as_ref();
+    assert_eq!(
+        retry.map(|r| r.retryable_status_codes.clone()),
+        Some(vec![Code::Unavailable, Code::DeadlineExceeded])
+    );
+}
+
+#[test]
+fn health_check_config_names_the_service() {
+    let config =
+        ServiceConfig::parse(r#"{"healthCheckConfig": {"serviceName": "pkg.Svc"}}"#).unwrap();
+    assert_eq!(config.health_check_service.as_deref(), Some("pkg.Svc"));
+    let config = ServiceConfig::parse(r#"{"healthCheckConfig": {"serviceName": ""}}"#).unwrap();
+    assert_eq!(config.health_check_service.as_deref(), Some(""));
+    let err = ServiceConfig::parse(r#"{"healthCheckConfig": {"serviceName": 7}}"#).unwrap_err();
+    assert!(
+        err.to_string().contains("$.healthCheckConfig.serviceName"),
+        "{err}"
+    );
+    let err = ServiceConfig::parse(r#"{"healthCheckConfig": []}"#).unwrap_err();
+    assert!(err.to_string().contains("$.healthCheckConfig"), "{err}");
 }
 
 #[test]
@@ -216,6 +386,52 @@ fn load_balancing_reaches_the_config() {
     );
 }
 
+/// What every parsed config guarantees about its retry settings.
+fn check_retry_invariants(config: &ServiceConfig) -> Result<(), TestCaseError> {
+    for method in &config.method_configs {
+        prop_assert!(method.retry_policy.is_none() || method.hedging_policy.is_none());
+        if let Some(retry) = &method.retry_policy {
+            prop_assert!((2..=5).contains(&retry.max_attempts));
+            prop_assert!(!retry.initial_backoff.is_zero() && !retry.max_backoff.is_zero());
+            prop_assert!(retry.backoff_multiplier.is_finite() && retry.backoff_multiplier > 0.0);
+            prop_assert!(!retry.retryable_status_codes.is_empty());
+            check_codes(&retry.retryable_status_codes)?;
+        }
+        if let Some(hedging) = &method.hedging_policy {
+            prop_assert!((2..=5).contains(&hedging.max_attempts));
+            check_codes(&hedging.non_fatal_status_codes)?;
+        }
+    }
+    if let Some(throttling) = config.retry_throttling {
+        prop_assert!((1..=1000).contains(&throttling.max_tokens));
+        prop_assert!(throttling.token_ratio_milli >= 1);
+    }
+    Ok(())
+}
+
+/// No OK and no repeats.
+fn check_codes(codes: &[Code]) -> Result<(), TestCaseError> {
+    for (position, code) in codes.iter().enumerate() {
+        prop_assert_ne!(*code, Code::Ok);
+        prop_assert!(!codes[..position].contains(code), "{:?} repeated", code);
+    }
+    Ok(())
+}
+
+/// One field of a generated retry setting: `(value, valid)`, where the
+/// value is absent (invalid: every generated field is required), one of
+/// `valid` or one of `invalid`.
+fn retry_field(
+    valid: impl Strategy<Value = Value>,
+    invalid: impl Strategy<Value = Value>,
+) -> impl Strategy<Value = (Option<Value>, bool)> {
+    prop_oneof![
+        1 => Just((None, false)),
+        6 => valid.prop_map(|value| (Some(value), true)),
+        1 => invalid.prop_map(|value| (Some(value), false)),
+    ]
+}
+
 /// Arbitrary JSON built mostly from the names the parser looks for, so
 /// generated documents reach deep into it.
 fn json_value() -> impl Strategy<Value = Value> {
@@ -230,6 +446,18 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just("maxResponseMessageBytes".to_owned()),
         Just("retryPolicy".to_owned()),
         Just("hedgingPolicy".to_owned()),
+        Just("maxAttempts".to_owned()),
+        Just("initialBackoff".to_owned()),
+        Just("maxBackoff".to_owned()),
+        Just("backoffMultiplier".to_owned()),
+        Just("retryableStatusCodes".to_owned()),
+        Just("hedgingDelay".to_owned()),
+        Just("nonFatalStatusCodes".to_owned()),
+        Just("retryThrottling".to_owned()),
+        Just("maxTokens".to_owned()),
+        Just("tokenRatio".to_owned()),
+        Just("healthCheckConfig".to_owned()),
+        Just("serviceName".to_owned()),
         Just("loadBalancingConfig".to_owned()),
         Just("loadBalancingPolicy".to_owned()),
         Just("pick_first".to_owned()),
@@ -247,10 +475,19 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
+        // Small numbers: attempt counts, codes, tokens, ratios.
+        (-2i64..20).prop_map(Value::from),
+        (-1000i32..3000).prop_map(|milli| Value::from(f64::from(milli) / 1000.0)),
         prop_oneof![
             Just("1.5s".to_owned()),
+            Just(".1s".to_owned()),
+            Just("0s".to_owned()),
             Just("rust".to_owned()),
             Just("-1".to_owned()),
+            Just("3".to_owned()),
+            Just("0.1".to_owned()),
+            Just("UNAVAILABLE".to_owned()),
+            Just("OK".to_owned()),
             ".{0,12}"
         ]
         .prop_map(Value::from),
@@ -276,10 +513,89 @@ proptest! {
         let text = value.to_string();
         if let Ok(config) = ServiceConfig::parse(&text) {
             let _ = config.method_config(&path);
+            check_retry_invariants(&config)?;
         }
         let txt = Value::Array(vec![value]).to_string();
         if let Ok(Some(chosen)) = select_txt_choice(&txt, "host", 50) {
-            let _ = ServiceConfig::parse(&chosen);
+            if let Ok(config) = ServiceConfig::parse(&chosen) {
+                check_retry_invariants(&config)?;
+            }
+        }
+    }
+
+    /// Retry policies and throttling built field by field from valid and
+    /// invalid values: the document parses exactly when every field is
+    /// valid, and then holds what was written (capped where A6 caps).
+    #[test]
+    fn retry_fields_validate_one_by_one(
+        attempts in retry_field(
+            prop_oneof![(2u64..5).prop_map(Value::from), (5u64..100).prop_map(Value::from)],
+            prop_oneof![(0u64..2).prop_map(Value::from), Just(Value::from(2.5)), Just(Value::from("x"))],
+        ),
+        initial in retry_field(
+            prop_oneof![Just(Value::from("0.1s")), Just(Value::from(".5s")), Just(Value::from("3s"))],
+            prop_oneof![Just(Value::from("0s")), Just(Value::from("-1s")), Just(Value::from(1))],
+        ),
+        max in retry_field(
+            Just(Value::from("1s")),
+            prop_oneof![Just(Value::from("0.0s")), Just(Value::from("1"))],
+        ),
+        multiplier in retry_field(
+            prop_oneof![(1u32..100).prop_map(|m| Value::from(f64::from(m) / 10.0)), Just(Value::from("2"))],
+            prop_oneof![Just(Value::from(0)), Just(Value::from(-1.5)), Just(Value::from("NaN"))],
+        ),
+        codes in retry_field(
+            prop::collection::vec(1i32..=16, 1..4).prop_map(|codes| {
+                Value::from(codes.into_iter().map(|c| Value::from(Code::from_i32(c).name())).collect::<Vec<_>>())
+            }),
+            prop_oneof![Just(serde_json::json!([])), Just(serde_json::json!(["OK"])), Just(serde_json::json!([17]))],
+        ),
+        tokens in retry_field(
+            (1u64..=1000).prop_map(Value::from),
+            prop_oneof![Just(Value::from(0)), Just(Value::from(1001)), Just(Value::from(1.5))],
+        ),
+        ratio in retry_field(
+            (1u32..5000).prop_map(|m| Value::from(f64::from(m) / 1000.0)),
+            prop_oneof![Just(Value::from(0)), Just(Value::from(0.0004)), Just(Value::from(-0.1))],
+        ),
+    ) {
+        let mut policy = serde_json::Map::new();
+        let mut throttling = serde_json::Map::new();
+        let mut all_valid = true;
+        // (in the retry policy rather than the throttling, field, value)
+        for (in_policy, key, (value, valid)) in [
+            (true, "maxAttempts", attempts.clone()),
+            (true, "initialBackoff", initial),
+            (true, "maxBackoff", max),
+            (true, "backoffMultiplier", multiplier),
+            (true, "retryableStatusCodes", codes),
+            (false, "maxTokens", tokens.clone()),
+            (false, "tokenRatio", ratio),
+        ] {
+            all_valid &= valid;
+            let target = if in_policy { &mut policy } else { &mut throttling };
+            if let Some(value) = value {
+                target.insert(key.to_owned(), value);
+            }
+        }
+        let document = serde_json::json!({
+            "methodConfig": [{"name": [{}], "retryPolicy": policy}],
+            "retryThrottling": throttling,
+        });
+        match ServiceConfig::parse(&document.to_string()) {
+            Ok(config) => {
+                prop_assert!(all_valid, "accepted {}", document);
+                check_retry_invariants(&config)?;
+                let retry = config.method_configs[0].retry_policy.as_ref().unwrap();
+                let written = attempts.0.as_ref().and_then(Value::as_u64).unwrap();
+                prop_assert_eq!(u64::from(retry.max_attempts), written.min(5));
+                let throttle = config.retry_throttling.unwrap();
+                prop_assert_eq!(Some(u64::from(throttle.max_tokens)), tokens.0.as_ref().and_then(Value::as_u64));
+            }
+            Err(error) => {
+                prop_assert!(!all_valid, "rejected {}: {}", document, error);
+                prop_assert!(error.path().starts_with('$'));
+            }
         }
     }
 

@@ -103,7 +103,10 @@ impl Status {
             CloseReason::Local => "connection closed locally".to_owned(),
             _ => "connection closed".to_owned(),
         };
-        Status::unavailable(message)
+        match reason {
+            CloseReason::Protocol(err) => Status::unavailable(message).with_source(err.clone()),
+            _ => Status::unavailable(message),
+        }
     }
 }
 
@@ -189,13 +192,11 @@ mod tests {
 
     #[test]
     fn close_mapping_names_the_reason() {
-        let goaway = CloseReason::GoAway(GoAwayInfo {
-            last_stream_id: StreamId::new(1),
-            code: ErrorCode::ENHANCE_YOUR_CALM,
-            debug_data: Bytes::from_static(b"too_many_pings"),
-            unprocessed: Vec::new(),
-            too_many_pings: true,
-        });
+        let goaway = CloseReason::GoAway(GoAwayInfo::new(
+            StreamId::new(1),
+            ErrorCode::ENHANCE_YOUR_CALM,
+            Bytes::from_static(b"too_many_pings"),
+        ));
         let s = Status::from_close(&goaway);
         assert_eq!(s.code(), Code::Unavailable);
         assert_eq!(

@@ -6,6 +6,7 @@ use super::Subchannel;
 use crate::driver::ConnHandle;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A READY connection.
 #[derive(Debug)]
@@ -119,21 +120,69 @@ fn limit(max: Option<u32>) -> usize {
 pub(crate) struct Lease {
     conn: Arc<Conn>,
     sub: Arc<Subchannel>,
+    /// Under peak_ewma: when the call was picked (ns on the channel's
+    /// clock) and the estimate's time constant, until its first response.
+    scoring: Option<(u64, Duration)>,
+    /// How the call ended, when it did: counted for outlier detection
+    /// when the lease is given back.
+    outcome: Option<bool>,
 }
 
 impl Lease {
     /// For a connection whose place was already taken.
     pub(crate) fn new(conn: Arc<Conn>, sub: Arc<Subchannel>) -> Lease {
-        Lease { conn, sub }
+        Lease {
+            conn,
+            sub,
+            scoring: None,
+            outcome: None,
+        }
     }
 
     pub(crate) fn handle(&self) -> &ConnHandle {
         &self.conn.handle
     }
+
+    /// The call's latency feeds its subchannel's score (peak_ewma).
+    pub(crate) fn start_scoring(&mut self, now_ns: u64, decay: Duration) {
+        self.sub.score().start(now_ns);
+        self.scoring = Some((now_ns, decay));
+    }
+
+    /// The attempt ended with `code` (counted when the lease is given
+    /// back: UNAVAILABLE and DEADLINE_EXCEEDED are failures).
+    pub(crate) fn set_outcome(&mut self, code: crate::Code) {
+        self.outcome = Some(matches!(
+            code,
+            crate::Code::Unavailable | crate::Code::DeadlineExceeded
+        ));
+    }
+
+    /// Stops scoring without a sample (calls whose first response waits
+    /// on the client: client-streaming and bidi).
+    pub(crate) fn unscore(&mut self) {
+        if let Some((start, _)) = self.scoring.take() {
+            self.sub.score().abandon(start);
+        }
+    }
+
+    /// The attempt got its first response (headers or a status): one
+    /// latency sample (once; nothing unless scored).
+    pub(crate) fn responded(&mut self) {
+        if let Some((start, decay)) = self.scoring.take() {
+            self.sub.scored(start, decay);
+        }
+    }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        // Ended without a response (deadline, cancellation, lost
+        // connection): its time so far is a sample too.
+        self.responded();
+        if let Some(failed) = self.outcome {
+            self.sub.count_call(failed);
+        }
         self.conn.release(&self.sub);
         self.sub.room_freed();
     }

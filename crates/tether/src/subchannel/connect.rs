@@ -222,7 +222,7 @@ impl Owner for Subchannel {
         let events = &self.shared.events;
         if events.enabled() {
             events.push(ChannelEvent::GoAway {
-                code: info.code.0,
+                code: info.code,
                 debug: String::from_utf8_lossy(&info.debug_data).into_owned(),
             });
         }

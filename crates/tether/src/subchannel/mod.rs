@@ -18,6 +18,9 @@
 
 pub(crate) mod conn;
 mod connect;
+pub(crate) mod health;
+
+pub use health::SubchannelHealth;
 
 use crate::backoff::Backoff;
 use crate::channel::shared::{ChannelShared, ControlMsg};
@@ -30,7 +33,7 @@ use arc_swap::ArcSwap;
 use conn::{Conn, Lease};
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
@@ -51,6 +54,22 @@ pub(crate) struct Subchannel {
     room: Notify,
     /// Calls waiting on `room`.
     waiters: AtomicUsize,
+    /// Woken when the state changes or the subchannel is removed (the
+    /// health-check task waits on it).
+    changed: Notify,
+    /// Its latency score (peak_ewma; idle under other policies).
+    score: crate::lb::Score,
+    /// The score's time constant, as the last scored call gave it (ns).
+    decay_ns: AtomicU64,
+    /// Calls finished since outlier detection's last sweep: succeeded and
+    /// failed (UNAVAILABLE, DEADLINE_EXCEEDED).
+    calls_succeeded: AtomicU64,
+    calls_failed: AtomicU64,
+    /// Ejected by outlier detection (out of the pickers for now).
+    ejected: std::sync::atomic::AtomicBool,
+    /// Calls are counted (outlier detection is on): without it the call
+    /// path pays one relaxed load, not a locked add.
+    counting: std::sync::atomic::AtomicBool,
     st: Mutex<SubState>,
 }
 
@@ -65,7 +84,16 @@ impl fmt::Debug for Subchannel {
 
 /// The mutable part of a subchannel.
 struct SubState {
+    /// The connection state (READY: a connection takes calls).
     state: ConnectivityState,
+    /// What the policy was last told: `state`, except that a READY
+    /// subchannel under health checking is CONNECTING until its first
+    /// answer and TRANSIENT_FAILURE while not serving (gRFC A17).
+    reported: ConnectivityState,
+    /// The service checked (`Some` once health checking is on).
+    health_service: Option<String>,
+    /// The latest health verdict (`None`: not checked).
+    health: Option<SubchannelHealth>,
     /// Every live connection, draining ones included.
     conns: Vec<Arc<Conn>>,
     /// The main connect loop is running.
@@ -116,6 +144,18 @@ pub struct SubchannelSnapshot {
     pub last_error: Option<Status>,
     /// The latest PING round-trip time on one of its connections.
     pub rtt: Option<Duration>,
+    /// Its health, when health checking is on (gRFC A17; see
+    /// `ChannelBuilder::health_check`).
+    pub health: Option<SubchannelHealth>,
+    /// Under peak_ewma: its latency estimate now (the peak-sensitive
+    /// moving average, decayed), `None` before its first response.
+    pub latency_estimate: Option<Duration>,
+    /// Under peak_ewma: calls picked for it still waiting for their first
+    /// response.
+    pub calls_waiting: u32,
+    /// Ejected by outlier detection (gRFC A50): no new calls until its
+    /// ejection time is over; its connections stay.
+    pub ejected: bool,
 }
 
 impl Subchannel {
@@ -131,8 +171,18 @@ impl Subchannel {
             ready: ArcSwap::from_pointee(Vec::new()),
             room: Notify::new(),
             waiters: AtomicUsize::new(0),
+            changed: Notify::new(),
+            score: crate::lb::Score::default(),
+            decay_ns: AtomicU64::new(crate::lb::DEFAULT_DECAY.as_nanos() as u64),
+            calls_succeeded: AtomicU64::new(0),
+            calls_failed: AtomicU64::new(0),
+            ejected: std::sync::atomic::AtomicBool::new(false),
+            counting: std::sync::atomic::AtomicBool::new(false),
             st: Mutex::new(SubState {
                 state: ConnectivityState::Idle,
+                reported: ConnectivityState::Idle,
+                health_service: None,
+                health: None,
                 conns: Vec::new(),
                 connecting: false,
                 replacing: false,
@@ -231,21 +281,48 @@ impl Subchannel {
         self.room.notify_waiters();
     }
 
-    /// Sets the state; reports a change to the channel (its policy) and as
-    /// an event.
+    /// Sets the connection state; reports what the policy should see.
     fn set_state(&self, st: &mut SubState, to: ConnectivityState) {
-        let from = st.state;
-        if from == to || st.removed {
+        if st.state == to || st.removed {
             return;
         }
         st.state = to;
+        if to == ConnectivityState::Ready && st.health_service.is_some() {
+            // A new connection: not used until its first answer (gRFC A17).
+            st.health = Some(SubchannelHealth::Checking);
+        }
+        self.report(st);
+        self.changed.notify_waiters();
+    }
+
+    /// Reports a change of what the policy should see (the connection
+    /// state, narrowed by health when checked) to the channel and as an
+    /// event.
+    fn report(&self, st: &mut SubState) {
+        let to = match (st.state, st.health) {
+            (ConnectivityState::Ready, Some(health)) => health.connectivity(),
+            (state, _) => state,
+        };
+        let from = st.reported;
+        if from == to || st.removed {
+            return;
+        }
+        st.reported = to;
         self.shared.events.push(ChannelEvent::SubchannelState {
             address: self.address.to_string(),
             from,
             to,
         });
         let error = (to == ConnectivityState::TransientFailure)
-            .then(|| st.last_error.clone().map(Box::new))
+            .then(|| match st.health {
+                Some(SubchannelHealth::NotServing(s)) if st.state == ConnectivityState::Ready => {
+                    Some(Box::new(Status::unavailable(format!(
+                        "health check of {}: {s:?}",
+                        self.address
+                    ))))
+                }
+                _ => st.last_error.clone().map(Box::new),
+            })
             .flatten();
         let _ = self.shared.ctl.send(ControlMsg::SubchannelState {
             id: self.id,
@@ -253,6 +330,87 @@ impl Subchannel {
             error,
         });
         self.room.notify_waiters();
+    }
+
+    /// Turns health checking of `service` on (before the first connect).
+    pub(crate) fn enable_health(self: &Arc<Self>, service: String) {
+        let mut st = self.lock();
+        if st.health_service.is_some() || st.removed {
+            return;
+        }
+        st.health_service = Some(service.clone());
+        drop(st);
+        tokio::spawn(health::run(self.clone(), service));
+    }
+
+    /// The health task's verdict; `announce`: as a `ChannelEvent` too.
+    pub(crate) fn set_health(&self, health: SubchannelHealth, announce: bool) {
+        let mut st = self.lock();
+        if st.health == Some(health) || st.removed {
+            return;
+        }
+        st.health = Some(health);
+        if announce {
+            self.shared.events.push(ChannelEvent::SubchannelHealth {
+                address: self.address.to_string(),
+                health,
+            });
+        }
+        self.report(&mut st);
+    }
+
+    /// Whether a connection is READY.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.lock().state == ConnectivityState::Ready
+    }
+
+    /// Resolves once no connection is READY (or the subchannel is removed).
+    pub(crate) async fn wait_not_ready(&self) {
+        loop {
+            let changed = self.changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let st = self.lock();
+                if st.removed || st.state != ConnectivityState::Ready {
+                    return;
+                }
+            }
+            changed.await;
+        }
+    }
+
+    /// Waits until a connection is READY (true) or the subchannel is
+    /// removed (false).
+    pub(crate) async fn wait_ready_for_health(&self) -> bool {
+        loop {
+            let changed = self.changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
+            {
+                let st = self.lock();
+                if st.removed {
+                    return false;
+                }
+                if st.state == ConnectivityState::Ready && !self.ready.load().is_empty() {
+                    return true;
+                }
+            }
+            changed.await;
+        }
+    }
+
+    /// Resolves once the subchannel is removed.
+    pub(crate) async fn removed_notified(&self) {
+        loop {
+            let changed = self.changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
+            if self.lock().removed {
+                return;
+            }
+            changed.await;
+        }
     }
 
     /// Removed by the policy or the channel: no new calls or connections;
@@ -267,6 +425,7 @@ impl Subchannel {
         drop(st);
         self.room.notify_waiters();
         self.kick.notify_waiters();
+        self.changed.notify_waiters();
     }
 
     /// Skips the current backoff: a subchannel waiting to retry retries now.
@@ -281,6 +440,7 @@ impl Subchannel {
         let mut st = self.lock();
         st.conns.push(conn);
         st.state = ConnectivityState::Ready;
+        st.reported = ConnectivityState::Ready;
         self.publish(&st);
     }
 
@@ -293,6 +453,78 @@ impl Subchannel {
             streams_in_flight: st.conns.iter().map(|c| c.load()).sum(),
             last_error: st.last_error.clone(),
             rtt: st.rtt,
+            health: st.health,
+            latency_estimate: self.latency_estimate(),
+            calls_waiting: self.score.waiting(),
+            ejected: self.ejected.load(Ordering::Relaxed),
+        }
+    }
+
+    /// A call on it ended: `failed` when UNAVAILABLE or DEADLINE_EXCEEDED
+    /// (outlier detection's counts).
+    pub(crate) fn count_call(&self, failed: bool) {
+        if !self.counting.load(Ordering::Relaxed) {
+            return;
+        }
+        let counter = if failed {
+            &self.calls_failed
+        } else {
+            &self.calls_succeeded
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts its calls from now on (outlier detection's sweeps).
+    pub(crate) fn count_calls(&self) {
+        self.counting.store(true, Ordering::Relaxed);
+    }
+
+    /// The calls finished since the last time this was asked.
+    pub(crate) fn take_call_counts(&self) -> crate::lb::CallCounts {
+        crate::lb::CallCounts {
+            succeeded: self.calls_succeeded.swap(0, Ordering::Relaxed),
+            failed: self.calls_failed.swap(0, Ordering::Relaxed),
+        }
+    }
+
+    /// Outlier detection ejected it, or let it back.
+    pub(crate) fn set_ejected(&self, ejected: bool) {
+        self.ejected.store(ejected, Ordering::Relaxed);
+    }
+
+    /// Its latency score (peak_ewma).
+    pub(crate) fn score(&self) -> &crate::lb::Score {
+        &self.score
+    }
+
+    /// The estimate now, under the decay of the last scored call.
+    fn latency_estimate(&self) -> Option<Duration> {
+        let decay = Duration::from_nanos(self.decay_ns.load(Ordering::Relaxed));
+        self.score
+            .estimate(self.shared.now_ns(), decay)
+            .map(|ns| Duration::from_nanos(ns as u64))
+    }
+
+    /// A scored call picked at `start` got its first response (or ended):
+    /// one latency sample; a peak (the estimate at least doubled, by 1 ms
+    /// or more) is reported as a `ChannelEvent::LatencyPeak`.
+    pub(crate) fn scored(&self, start: u64, decay: Duration) {
+        let now = self.shared.now_ns();
+        self.decay_ns.store(
+            u64::try_from(decay.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        let (before, after) = self.score.finish(start, now, decay);
+        let events = &self.shared.events;
+        if let (true, Some(before)) = (events.enabled(), before) {
+            if after >= 2.0 * before && after - before >= 1e6 {
+                events.push(ChannelEvent::LatencyPeak {
+                    address: self.address.to_string(),
+                    before: Duration::from_nanos(before as u64),
+                    estimate: Duration::from_nanos(after as u64),
+                });
+                events.flush();
+            }
         }
     }
 }

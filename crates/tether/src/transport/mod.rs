@@ -28,6 +28,10 @@ pub(crate) enum Io {
     /// A Unix domain socket.
     #[cfg(unix)]
     Unix(UnixStream),
+    /// Tests: an in-memory stream that, like TLS, holds written bytes until
+    /// flushed.
+    #[cfg(test)]
+    HoldUntilFlush(Box<testing::HoldUntilFlush>),
 }
 
 /// How a channel secures its connections: TLS with a client configuration
@@ -41,9 +45,6 @@ pub(crate) enum Security {
         config: Arc<rustls::ClientConfig>,
         server_name: String,
     },
-    /// TLS was asked for but its configuration is unusable: every connect
-    /// fails with this status.
-    Broken(Status),
 }
 
 /// Opens a transport to one resolved address: connects (a `Name` is looked
@@ -59,15 +60,16 @@ pub(crate) async fn connect_address(
         Address::Unix(path) => {
             let stream = UnixStream::connect(path).await.map_err(|e| {
                 Status::unavailable(format!("failed to connect to unix:{}: {e}", path.display()))
+                    .with_source(e)
             })?;
             return Ok(Io::Unix(stream));
         }
         #[cfg(not(unix))]
         Address::Unix(_) => return Err(Status::unavailable("unix sockets are not supported here")),
         Address::Tcp(addr) => {
-            let stream = TcpStream::connect(addr)
-                .await
-                .map_err(|e| Status::unavailable(format!("failed to connect to {addr}: {e}")))?;
+            let stream = TcpStream::connect(addr).await.map_err(|e| {
+                Status::unavailable(format!("failed to connect to {addr}: {e}")).with_source(e)
+            })?;
             nodelay(stream)?
         }
         Address::Name { host, port } => connect_tcp(host, *port).await?,
@@ -80,33 +82,35 @@ pub(crate) async fn connect_address(
         } => tls::handshake(config, server_name, tcp)
             .await
             .map(|s| Io::Tls(Box::new(s))),
-        Security::Broken(status) => Err(status.clone()),
     }
 }
 
 /// Small frames (PING ACKs, WINDOW_UPDATEs, unary requests) must not wait
 /// for Nagle's algorithm.
 fn nodelay(stream: TcpStream) -> Result<TcpStream, Status> {
-    stream
-        .set_nodelay(true)
-        .map_err(|e| Status::unavailable(format!("failed to set TCP_NODELAY: {e}")))?;
+    stream.set_nodelay(true).map_err(|e| {
+        Status::unavailable(format!("failed to set TCP_NODELAY: {e}")).with_source(e)
+    })?;
     Ok(stream)
 }
 
 async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Status> {
-    let addrs = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| Status::unavailable(format!("failed to resolve {host}:{port}: {e}")))?;
+    let addrs = tokio::net::lookup_host((host, port)).await.map_err(|e| {
+        Status::unavailable(format!("failed to resolve {host}:{port}: {e}")).with_source(e)
+    })?;
     let mut last = None;
     for addr in addrs {
         match TcpStream::connect(addr).await {
             Ok(stream) => return nodelay(stream),
-            Err(e) => last = Some(format!("failed to connect to {addr}: {e}")),
+            Err(e) => {
+                last = Some(
+                    Status::unavailable(format!("failed to connect to {addr}: {e}")).with_source(e),
+                )
+            }
         }
     }
-    Err(Status::unavailable(last.unwrap_or_else(|| {
-        format!("{host}:{port} resolved to no address")
-    })))
+    Err(last
+        .unwrap_or_else(|| Status::unavailable(format!("{host}:{port} resolved to no address"))))
 }
 
 macro_rules! each {
@@ -117,6 +121,11 @@ macro_rules! each {
                 $e
             }
             Io::Tls($s) => {
+                let $s = Pin::new(&mut **$s);
+                $e
+            }
+            #[cfg(test)]
+            Io::HoldUntilFlush($s) => {
                 let $s = Pin::new(&mut **$s);
                 $e
             }
@@ -154,5 +163,66 @@ impl AsyncWrite for Io {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         each!(self, s => s.poll_shutdown(cx))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{ready, Context, Poll};
+    use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
+
+    /// A stream that behaves as tokio-rustls does when the socket is full:
+    /// `poll_write` takes every byte and reports it written, but nothing
+    /// reaches the peer until `poll_flush`.
+    #[derive(Debug)]
+    pub(crate) struct HoldUntilFlush {
+        inner: DuplexStream,
+        held: Vec<u8>,
+    }
+
+    impl HoldUntilFlush {
+        pub(crate) fn new(inner: DuplexStream) -> HoldUntilFlush {
+            HoldUntilFlush {
+                inner,
+                held: Vec::new(),
+            }
+        }
+    }
+
+    impl AsyncRead for HoldUntilFlush {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.inner).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for HoldUntilFlush {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.held.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let this = &mut *self;
+            while !this.held.is_empty() {
+                let n = ready!(Pin::new(&mut this.inner).poll_write(cx, &this.held))?;
+                this.held.drain(..n);
+            }
+            Pin::new(&mut this.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            ready!(self.as_mut().poll_flush(cx))?;
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
     }
 }

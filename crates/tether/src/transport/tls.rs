@@ -19,7 +19,7 @@ use tokio_rustls::TlsConnector;
 /// let tls = tether::TlsConfig::new()
 ///     .ca_pem(&ca)?
 ///     .server_name("foo.test.google.fr");
-/// let channel = tether::Channel::builder("https://127.0.0.1:8443")?.tls(tls).build();
+/// let channel = tether::Channel::builder("https://127.0.0.1:8443")?.tls(tls).build()?;
 /// # let _ = channel; Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -177,7 +177,7 @@ pub(super) async fn handshake(
     let stream = TlsConnector::from(config.clone())
         .connect(server_name, tcp)
         .await
-        .map_err(|e| Status::unavailable(format!("TLS handshake failed: {e}")))?;
+        .map_err(|e| Status::unavailable(format!("TLS handshake failed: {e}")).with_source(e))?;
     // HOSTILE A4: a server that does not speak h2 must fail before the preface.
     if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
         return Err(Status::unavailable(

@@ -22,6 +22,8 @@ pub struct Backends {
     bin: PathBuf,
     port: u16,
     flags: Vec<String>,
+    /// Extra flags of single backends.
+    own_flags: Vec<Vec<String>>,
     procs: Vec<Option<Peer>>,
 }
 
@@ -31,12 +33,23 @@ impl Backends {
     /// `-max_connection_age=1s` ...), and waits until each accepts TCP.
     /// `None` (skip) when the Go peers are not installed.
     pub async fn start(n: usize, flags: &[&str]) -> Option<Backends> {
+        Backends::start_each(&vec![flags; n]).await
+    }
+
+    /// Starts one backend per entry of `flags`, each with its own flags
+    /// (`-delay=1.5s` on one, `-die_after_messages=3` on another...).
+    pub async fn start_each(flags: &[&[&str]]) -> Option<Backends> {
+        let n = flags.len();
         assert!((1..=8).contains(&n), "1 to 8 backends");
         let bin = peer_file("bin/go-policy-server")?;
         let mut b = Backends {
             bin,
             port: shared_free_port(n),
-            flags: flags.iter().map(|f| f.to_string()).collect(),
+            flags: Vec::new(),
+            own_flags: flags
+                .iter()
+                .map(|f| f.iter().map(|f| f.to_string()).collect())
+                .collect(),
             procs: (0..n).map(|_| None).collect(),
         };
         for i in 0..n {
@@ -96,6 +109,24 @@ impl Backends {
         self.procs[i].is_some()
     }
 
+    /// Sends `signal` (`"USR1"`: its health service says NOT_SERVING for
+    /// "" and "tether.test"; `"USR2"`: SERVING again) to backend `i`, by pid.
+    pub fn signal(&self, i: usize, signal: &str) {
+        let peer = self.procs[i].as_ref().expect("backend is running");
+        let status = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(peer.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} {}", peer.pid());
+    }
+
+    /// The process id of backend `i`, if it runs (for signals: the policy
+    /// server flips its health on SIGUSR1 / SIGUSR2).
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.procs[i].as_ref().map(Peer::pid)
+    }
+
     /// Kills backend `i` (by pid) and waits until its port refuses.
     pub fn kill(&mut self, i: usize) {
         drop(self.procs[i].take());
@@ -119,7 +150,8 @@ impl Backends {
             .arg("-port")
             .arg(self.port.to_string())
             .arg("-lifetime=120s")
-            .args(&self.flags);
+            .args(&self.flags)
+            .args(&self.own_flags[i]);
         let peer = start(cmd).await;
         let addr = self.socket_addr(i);
         within(30, async {

@@ -252,6 +252,32 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Server<S> {
         .await;
     }
 
+    /// Sends `raw` as one DATA frame, as is (a framed, maybe compressed message).
+    pub async fn data_out(&mut self, id: StreamId, raw: &[u8]) {
+        let mut out = BytesMut::new();
+        Data::encode(id, raw, false, &mut out);
+        self.write(out).await;
+    }
+
+    /// Reads DATA of stream `id` until END_STREAM: the request body as
+    /// framed on the wire (prefixes and all).
+    pub async fn framed_body(&mut self, id: StreamId) -> Bytes {
+        let mut body = BytesMut::new();
+        loop {
+            match self.next().await {
+                Got::Data(sid, d, end) => {
+                    assert_eq!(sid, id);
+                    body.extend_from_slice(&d);
+                    if end {
+                        return body.freeze();
+                    }
+                }
+                Got::Ping(_) => {}
+                other => panic!("expected request DATA, got {other:?}"),
+            }
+        }
+    }
+
     pub async fn message_out(&mut self, id: StreamId, msg: &[u8]) {
         let mut out = BytesMut::new();
         Data::encode(id, &grpc_frame(msg), false, &mut out);

@@ -82,12 +82,18 @@ pub async fn start(mut cmd: Command) -> Peer {
     let mut child = cmd.stdout(Stdio::piped()).spawn().expect("start peer");
     let stdout = child.stdout.take().unwrap();
     let peer = Peer(child);
-    let line = tokio::task::spawn_blocking(move || {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // The first line is the answer; the rest is drained until the peer
+    // exits, so that its later prints (`delay off`...) never meet a
+    // closed pipe (SIGPIPE would kill it).
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
+        let _ = reader.read_line(&mut line);
+        let _ = tx.send(line);
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
     });
-    let line = super::within(30, line).await.unwrap();
+    let line = super::within(30, rx).await.unwrap_or_default();
     assert!(line.contains("listening"), "peer said {line:?}");
     peer
 }
