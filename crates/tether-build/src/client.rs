@@ -144,7 +144,17 @@ impl ClientGenerator {
             );
         }
 
-        let ret = if method.server_streaming {
+        if method.client_streaming && method.server_streaming {
+            buf.push_str(
+                "///\n/// Returns once the call is open, before the response headers \
+                 (a server may send them only after the first request): \
+                 `Streaming::headers` waits for them.\n",
+            );
+        }
+
+        let ret = if method.client_streaming && method.server_streaming {
+            format!("{t}::Streaming<{output}>")
+        } else if method.server_streaming {
             format!("{t}::Response<{t}::Streaming<{output}>>")
         } else {
             format!("{t}::Response<{output}>")
@@ -285,6 +295,13 @@ mod tests {
         assert!(src.contains(".client_streaming(\n\"/Svc/B\""), "{src}");
         assert!(src.contains(".streaming(\n\"/Svc/C\""), "{src}");
         assert!(src.contains("crate::t::Response<crate::t::Streaming<super::Out>>"));
+        // Bidirectional: the stream itself, open before the response headers.
+        assert!(
+            src.contains(
+                "::core::result::Result<crate::t::Streaming<super::Out>, crate::t::Status>"
+            ),
+            "{src}"
+        );
         assert!(
             src.contains("any `crate::t::futures_core::Stream<Item = In> + Send + 'static`"),
             "{src}"

@@ -126,7 +126,9 @@ impl ClientArgs {
         if let Some(name) = &self.server_host_override {
             builder = builder.authority(name);
         }
-        Ok(builder.build())
+        builder
+            .build()
+            .map_err(|s| format!("bad channel settings: {s}"))
     }
 }
 

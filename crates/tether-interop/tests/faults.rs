@@ -15,13 +15,11 @@ fn plaintext_channel(port: u16) -> tether::ChannelBuilder {
 }
 
 fn fast_backoff() -> tether::backoff::BackoffConfig {
-    tether::backoff::BackoffConfig {
-        initial_backoff: Duration::from_millis(200),
-        multiplier: 1.6,
-        jitter: 0.2,
-        max_backoff: Duration::from_secs(1),
-        min_connect_timeout: Duration::from_secs(5),
-    }
+    let mut b = tether::backoff::BackoffConfig::default();
+    b.initial_backoff = Duration::from_millis(200);
+    b.max_backoff = Duration::from_secs(1);
+    b.min_connect_timeout = Duration::from_secs(5);
+    b
 }
 
 /// Waits until the channel reaches `want` (asking it to connect), or panics
@@ -46,10 +44,9 @@ async fn idle_call(
     client: &TestServiceClient,
     requests: tether_interop::RequestStream<StreamingOutputCallRequest>,
 ) -> Result<usize, tether::Status> {
-    let (_, mut stream, _) = client
+    let mut stream = client
         .full_duplex_call(Request::new(requests).with_wait_for_ready(true))
-        .await?
-        .into_parts();
+        .await?;
     let mut n = 0;
     while stream.message().await?.is_some() {
         n += 1;
@@ -68,9 +65,13 @@ fn frozen_server_is_detected_by_keepalive_and_channel_recovers() {
     let peer = Server::Go.start(port, false, &[]);
     runtime().block_on(async {
         let channel = plaintext_channel(port)
-            .keepalive(Duration::from_secs(1), Duration::from_secs(1), false)
+            .keepalive(tether::Keepalive::new(
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+            ))
             .backoff(fast_backoff())
-            .build();
+            .build()
+            .unwrap();
         let client = TestServiceClient::new(channel.clone());
         let (tx, requests) = request_stream(1);
         tx.send(StreamingOutputCallRequest {
@@ -82,11 +83,10 @@ fn frozen_server_is_detected_by_keepalive_and_channel_recovers() {
         })
         .await
         .unwrap();
-        let (_, mut stream, _) = client
+        let mut stream = client
             .full_duplex_call(Request::new(requests))
             .await
-            .expect("call")
-            .into_parts();
+            .expect("call");
         let first = stream.message().await.expect("first response");
         assert!(first.is_some(), "expected a first response");
 
@@ -131,7 +131,10 @@ fn killed_server_restart_serves_wait_for_ready_call() {
     let port = free_port();
     let mut peer = Server::Go.start(port, false, &[]);
     runtime().block_on(async {
-        let channel = plaintext_channel(port).backoff(fast_backoff()).build();
+        let channel = plaintext_channel(port)
+            .backoff(fast_backoff())
+            .build()
+            .unwrap();
         let client = TestServiceClient::new(channel.clone());
         client.empty_call(Empty {}).await.expect("first call");
         assert_eq!(channel.state(false), ConnectivityState::Ready);
@@ -188,14 +191,18 @@ fn too_many_pings_doubles_keepalive() {
         let doubled = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let seen = doubled.clone();
         let channel = plaintext_channel(port)
-            .keepalive(Duration::from_secs(1), Duration::from_secs(5), false)
+            .keepalive(tether::Keepalive::new(
+                Duration::from_secs(1),
+                Duration::from_secs(5),
+            ))
             .backoff(fast_backoff())
             .on_event(move |e| {
                 if let tether::ChannelEvent::KeepaliveDoubled { time } = e {
                     seen.lock().unwrap().push(*time);
                 }
             })
-            .build();
+            .build()
+            .unwrap();
         assert_eq!(channel.keepalive_time(), Some(Duration::from_secs(1)));
         let client = TestServiceClient::new(channel.clone());
 
@@ -268,7 +275,7 @@ fn http_404_is_unimplemented() {
     ];
     let _peer = Peer::start("nghttpd", &nghttpd, &args, port);
     runtime().block_on(async {
-        let client = TestServiceClient::new(plaintext_channel(port).build());
+        let client = TestServiceClient::new(plaintext_channel(port).build().unwrap());
         match client.empty_call(Empty {}).await {
             Ok(_) => panic!("expected UNIMPLEMENTED from an HTTP 404, the call succeeded"),
             Err(s) => assert_eq!(

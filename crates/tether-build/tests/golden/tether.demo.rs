@@ -92,13 +92,12 @@ impl EchoClient {
     /// `request`: any `::tether::futures_core::Stream<Item = Ping> + Send + 'static`, or a `::tether::Request` around one (for metadata and a deadline). Its messages are sent as it yields them; its end half-closes the call.
     ///
     /// Dropping the response stream before its end cancels the call.
+    ///
+    /// Returns once the call is open, before the response headers (a server may send them only after the first request): `Streaming::headers` waits for them.
     pub async fn chat(
         &self,
         request: impl ::tether::IntoStreamingRequest<Message = Ping>,
-    ) -> ::core::result::Result<
-        ::tether::Response<::tether::Streaming<Pong>>,
-        ::tether::Status,
-    > {
+    ) -> ::core::result::Result<::tether::Streaming<Pong>, ::tether::Status> {
         self.channel
             .streaming(
                 "/tether.demo.Echo/Chat",
