@@ -15,7 +15,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tether::{Channel, ChannelEvent, Request, Status};
+use tether::{Channel, ChannelEvent, Keepalive, Request, Status};
 use tether_interop::pb::{Empty, Payload, SimpleRequest, TestServiceClient};
 
 /// What `tether demo` does.
@@ -98,7 +98,7 @@ pub async fn run(opts: &DemoOptions) -> Result<Summary, Status> {
     let (ka_time, ka_timeout) = opts.keepalive;
     let c = counters.clone();
     let channel = Channel::builder(&opts.target)?
-        .keepalive(ka_time, ka_timeout, true)
+        .keepalive(Keepalive::new(ka_time, ka_timeout).permit_without_calls(true))
         .user_agent("tether-demo")
         .on_event(move |e| {
             match e {
@@ -115,7 +115,7 @@ pub async fn run(opts: &DemoOptions) -> Result<Summary, Status> {
             }
             println!("{} channel: {e}", stamp(start));
         })
-        .build();
+        .build()?;
     println!(
         "{} channel to {} (keepalive {ka_time:?}, timeout {ka_timeout:?}, permit without calls); \
          one call every {:?} for {:?}, wait-for-ready, deadline {:?}",

@@ -1,10 +1,36 @@
-//! A blocking, single-request driver for the core that prints what happens.
+//! A blocking, single-request driver for the core that prints what happens,
+//! and `tether trace`.
+//!
+//! [`run`] drives the sans-I/O [`tether_h2::Connection`] over a blocking
+//! `std::net::TcpStream` (wrapped in rustls, ALPN `h2`, for `https://`): one
+//! request, one PING, and a line for every frame in both directions, the
+//! server's settings, the response fields and the PING round-trip time.
+//!
+//! `tether trace` ([`TraceArgs`], [`main`]) takes a URL the way every HTTP
+//! tool does, or the older `ADDR [PATH]`:
+//!
+//! ```text
+//! tether trace http://127.0.0.1:8080/file.bin
+//! tether trace https://example.com/ --cacert ca.pem
+//! tether trace http://127.0.0.1:50051 --grpc grpc.health.v1.Health/Check
+//! tether trace 127.0.0.1:8080 /file.bin
+//! ```
+//!
+//! `--grpc METHOD` sends a gRPC unary request (POST, `content-type:
+//! application/grpc`, `te: trailers`) whose message is `--data-hex` (raw
+//! protobuf bytes; default the empty message) instead of a GET. Host names
+//! are resolved; `:authority` is `host:port` as written. Exit codes: 0 the
+//! exchange ended; 1 bad arguments, or the exchange failed after the
+//! connection was made (reset, closed, timed out); 2 cannot connect (name
+//! resolution, TCP, TLS handshake, ALPN).
 
 use bytes::{Bytes, BytesMut};
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::mpsc;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use tether_h2::conn::{CloseReason, Direction, Observer, PeerSettings};
 use tether_h2::frame::{Frame, Head, StreamId};
@@ -30,6 +56,53 @@ pub struct Options {
     pub pings: u32,
     /// Give up after this long.
     pub timeout: Duration,
+    /// More addresses to try, in order, when `addr` refuses (a resolved
+    /// host name's other addresses).
+    pub more_addrs: Vec<SocketAddr>,
+    /// TLS (`:scheme` https); `None` is plaintext (`:scheme` http).
+    pub tls: Option<Tls>,
+}
+
+/// TLS for [`run`]: the rustls configuration (ALPN `h2`) and the name the
+/// certificate must match.
+#[derive(Clone, Debug)]
+pub struct Tls {
+    /// The client configuration; see [`tls_config`].
+    pub config: Arc<rustls::ClientConfig>,
+    /// Server name (a DNS name or an IP address).
+    pub server_name: String,
+}
+
+/// A rustls client configuration with ALPN `h2`, trusting the PEM CA
+/// certificates `ca_pem`, or the webpki roots when `None`.
+pub fn tls_config(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_pem {
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        Some(pem) => {
+            let mut n = 0;
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("bad CA PEM: {e}"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("bad CA certificate: {e}"))?;
+                n += 1;
+            }
+            if n == 0 {
+                return Err("no certificate in the CA PEM".into());
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(Arc::new(config))
 }
 
 impl Options {
@@ -44,6 +117,8 @@ impl Options {
             body: None,
             pings: 1,
             timeout: Duration::from_secs(10),
+            more_addrs: Vec::new(),
+            tls: None,
         }
     }
 
@@ -93,6 +168,8 @@ pub struct Outcome {
 /// Why the trace failed.
 #[derive(Debug)]
 pub enum TraceError {
+    /// No connection: TCP connect, TLS handshake or ALPN failed.
+    Connect(io::Error),
     /// Socket trouble.
     Io(io::Error),
     /// The request could not be started.
@@ -108,6 +185,7 @@ pub enum TraceError {
 impl fmt::Display for TraceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            TraceError::Connect(e) => write!(f, "cannot connect: {e}"),
             TraceError::Io(e) => write!(f, "i/o error: {e}"),
             TraceError::Call(e) => write!(f, "request refused: {e:?}"),
             TraceError::Reset(c) => write!(f, "stream reset with {c}"),
@@ -191,19 +269,111 @@ fn text(b: &Bytes) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The socket [`run`] drives: plaintext or TLS.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// TCP to the first of `opts`' addresses that accepts, then the TLS
+/// handshake (ALPN must pick `h2`) when asked.
+fn connect(opts: &Options) -> io::Result<Stream> {
+    let mut last = None;
+    let mut sock = None;
+    for addr in std::iter::once(&opts.addr).chain(&opts.more_addrs) {
+        match TcpStream::connect_timeout(addr, opts.timeout) {
+            Ok(s) => {
+                sock = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let Some(mut sock) = sock else {
+        return Err(last.unwrap_or_else(|| io::Error::other("no address")));
+    };
+    sock.set_nodelay(true)?;
+    let Some(tls) = &opts.tls else {
+        return Ok(Stream::Plain(sock));
+    };
+    let name = rustls_pki_types::ServerName::try_from(tls.server_name.clone())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut conn = rustls::ClientConnection::new(tls.config.clone(), name)
+        .map_err(|e| io::Error::other(format!("TLS: {e}")))?;
+    sock.set_read_timeout(Some(opts.timeout))?;
+    sock.set_write_timeout(Some(opts.timeout))?;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut sock)
+            .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake: {e}")))?;
+    }
+    if conn.alpn_protocol() != Some(b"h2") {
+        return Err(io::Error::other(
+            "the server did not choose HTTP/2 (ALPN h2) in the TLS handshake",
+        ));
+    }
+    Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, sock))))
+}
+
+fn write_fields(out: &mut dyn Write, what: &str, fields: &[(String, String)]) -> io::Result<()> {
+    for (n, v) in fields {
+        writeln!(out, "   {what} {n}: {v}")?;
+    }
+    Ok(())
+}
+
 /// Runs one request, writing a trace of every frame to `out`.
 pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcome, TraceError> {
     let start = Instant::now();
     let deadline = start + opts.timeout;
-    let mut sock = TcpStream::connect_timeout(&opts.addr, opts.timeout)?;
-    sock.set_nodelay(true)?;
+    let mut sock = connect(opts).map_err(TraceError::Connect)?;
     let (tx, rx) = mpsc::channel();
     let mut conn =
         Connection::with_observer(config, Box::new(Printer { lines: tx }), Instant::now());
 
     let mut fields: Vec<FieldRef<'_>> = vec![
         FieldRef::new(b":method", opts.method.as_bytes()),
-        FieldRef::new(b":scheme", b"http"),
+        FieldRef::new(
+            b":scheme",
+            if opts.tls.is_some() {
+                b"https"
+            } else {
+                b"http"
+            },
+        ),
         FieldRef::new(b":path", opts.path.as_bytes()),
         FieldRef::new(b":authority", opts.authority.as_bytes()),
     ];
@@ -250,6 +420,8 @@ pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcom
                         .iter()
                         .map(|f| (text(&f.name), text(&f.value)))
                         .collect();
+                    writeln!(out, "   header :status: {}", head.status)?;
+                    write_fields(out, "header", &outcome.headers)?;
                     response_done |= end_stream;
                 }
                 Event::Data {
@@ -266,6 +438,7 @@ pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcom
                         .iter()
                         .map(|f| (text(&f.name), text(&f.value)))
                         .collect();
+                    write_fields(out, "trailer", &outcome.trailers)?;
                     response_done = true;
                 }
                 Event::StreamReset { code, .. } => return Err(TraceError::Reset(code)),
@@ -284,9 +457,15 @@ pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcom
             }
         }
         if outcome.peer_settings.is_some() && pings_sent < opts.pings {
-            conn.ping(Instant::now());
-            pings_sent += 1;
-            continue;
+            match conn.ping(Instant::now()) {
+                Ok(_) => {
+                    pings_sent += 1;
+                    continue;
+                }
+                // Too many in flight: read their ACKs before the next one.
+                Err(tether_h2::conn::CallError::TooManyPings) => {}
+                Err(e) => return Err(TraceError::Call(e)),
+            }
         }
         if response_done && outcome.rtts.len() as u32 >= opts.pings {
             conn.close(ErrorCode::NO_ERROR, Instant::now());
@@ -316,7 +495,7 @@ pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcom
             conn.handle_timeout(now);
             continue;
         }
-        sock.set_read_timeout(Some(wake - now))?;
+        sock.tcp().set_read_timeout(Some(wake - now))?;
         match sock.read(&mut rbuf) {
             Ok(0) => conn.handle_eof(Instant::now()),
             Ok(n) => conn.handle_read(&rbuf[..n], Instant::now()),
@@ -330,5 +509,311 @@ pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcom
             }
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// `tether trace`: flags and arguments.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TraceArgs {
+    /// http://host:port/path or https://host:port/path (port defaults to
+    /// 80/443); or, without a scheme, host:port followed by PATH.
+    #[arg(value_name = "URL|ADDR")]
+    pub target: String,
+    /// The request path, with host:port only (default /).
+    #[arg(value_name = "PATH")]
+    pub path: Option<String>,
+    /// Send a gRPC unary request for METHOD (/pkg.Service/Method or
+    /// pkg.Service/Method) instead of a GET.
+    #[arg(long, value_name = "METHOD")]
+    pub grpc: Option<String>,
+    /// The --grpc request message as hex (serialized protobuf; default the
+    /// empty message).
+    #[arg(long, value_name = "HEX", requires = "grpc")]
+    pub data_hex: Option<String>,
+    /// Trust the CA certificates in this PEM file for https:// (default the
+    /// webpki roots).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+}
+
+/// Where `tether trace` goes, from its URL or `ADDR [PATH]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// `https://`.
+    pub tls: bool,
+    /// The host as written (no brackets around an IPv6 address).
+    pub host: String,
+    /// The port (given, or the scheme's default).
+    pub port: u16,
+    /// `:authority`: `host` or `host:port`, as written.
+    pub authority: String,
+    /// `:path`.
+    pub path: String,
+}
+
+/// Parses `tether trace`'s target: a URL (`http://` or `https://`), or
+/// `host:port` with an optional separate `path`.
+pub fn parse_target(target: &str, path: Option<&str>) -> Result<Target, String> {
+    let (tls, rest) = match target.split_once("://") {
+        None => (None, target),
+        Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+            "http" => (Some(false), rest),
+            "https" => (Some(true), rest),
+            _ => {
+                return Err(format!(
+                    "unsupported scheme {scheme:?} in {target:?} (http or https)"
+                ))
+            }
+        },
+    };
+    let (authority, url_path) = match tls {
+        Some(_) => {
+            if path.is_some() {
+                return Err("PATH goes in the URL (http://host:port/path), not after it".into());
+            }
+            match rest.find(['/', '?']) {
+                Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_owned()),
+                Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
+                None => (rest, "/".to_owned()),
+            }
+        }
+        None => {
+            let p = path.unwrap_or("/");
+            if !p.starts_with('/') {
+                return Err(format!("bad path {p:?}: it must start with /"));
+            }
+            (rest, p.to_owned())
+        }
+    };
+    let url_path = url_path.split('#').next().unwrap_or("/").to_owned();
+    if authority.is_empty() {
+        return Err(format!("no host in {target:?}"));
+    }
+    if authority.contains(['@', '/', ' ']) {
+        return Err(format!("bad host {authority:?} in {target:?}"));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((h, after)) = v6.split_once(']') else {
+            return Err(format!("bad IPv6 address in {target:?}"));
+        };
+        match after {
+            "" => (h, None),
+            _ => match after.strip_prefix(':') {
+                Some(p) => (h, Some(p)),
+                None => return Err(format!("bad host {authority:?} in {target:?}")),
+            },
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("no host in {target:?}"));
+    }
+    let port = match (port, tls) {
+        (Some(p), _) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or_else(|| format!("bad port {p:?} in {target:?}"))?,
+        (None, Some(true)) => 443,
+        (None, Some(false)) => 80,
+        (None, None) => {
+            return Err(format!(
+                "bad address {target:?}: expected host:port (e.g. 127.0.0.1:50051) or a URL (http://host:port/path)"
+            ))
+        }
+    };
+    Ok(Target {
+        tls: tls == Some(true),
+        host: host.to_owned(),
+        port,
+        authority: authority.to_owned(),
+        path: url_path,
+    })
+}
+
+/// `--grpc METHOD` as a `:path`: `/pkg.Service/Method`.
+pub fn grpc_path(method: &str) -> Result<String, String> {
+    let m = method.strip_prefix('/').unwrap_or(method);
+    match m.split_once('/') {
+        Some((svc, name)) if !svc.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok(format!("/{m}"))
+        }
+        _ => Err(format!(
+            "bad --grpc method {method:?} (expected /pkg.Service/Method)"
+        )),
+    }
+}
+
+/// `--data-hex`: pairs of hex digits (whitespace ignored).
+pub fn parse_hex(hex: &str) -> Result<Vec<u8>, String> {
+    let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("bad --data-hex {hex:?}: an odd number of digits"));
+    }
+    digits
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|s| u8::from_str_radix(s, 16).ok())
+                .ok_or_else(|| format!("bad --data-hex {hex:?}: not hex"))
+        })
+        .collect()
+}
+
+/// Builds the request of `tether trace`, resolving the host (an `Err` of
+/// `(exit code, message)`).
+pub fn options(args: &TraceArgs) -> Result<Options, (u8, String)> {
+    let bad = |m: String| (1, m);
+    let target = parse_target(&args.target, args.path.as_deref()).map_err(bad)?;
+    let grpc = match &args.grpc {
+        None => None,
+        Some(m) => {
+            let path = grpc_path(m).map_err(bad)?;
+            let data = match &args.data_hex {
+                Some(h) => parse_hex(h).map_err(bad)?,
+                None => Vec::new(),
+            };
+            Some((path, data))
+        }
+    };
+    let tls = if target.tls {
+        let pem = match &args.cacert {
+            None => None,
+            Some(f) => Some(
+                std::fs::read(f)
+                    .map_err(|e| bad(format!("cannot read --cacert {}: {e}", f.display())))?,
+            ),
+        };
+        Some(Tls {
+            config: tls_config(pem.as_deref()).map_err(bad)?,
+            server_name: target.host.clone(),
+        })
+    } else {
+        if args.cacert.is_some() {
+            return Err(bad("--cacert needs an https:// URL".into()));
+        }
+        None
+    };
+    let addrs: Vec<SocketAddr> = (target.host.as_str(), target.port)
+        .to_socket_addrs()
+        .map_err(|e| (2, format!("cannot resolve {:?}: {e}", target.host)))?
+        .collect();
+    let Some((&first, more)) = addrs.split_first() else {
+        return Err((2, format!("{:?} has no address", target.host)));
+    };
+    let mut opts = match grpc {
+        None => Options::get(first, &target.path),
+        Some((path, data)) => Options::grpc_unary(first, &path, &data),
+    };
+    opts.authority = target.authority;
+    opts.more_addrs = more.to_vec();
+    opts.tls = tls;
+    opts.timeout = Duration::from_secs(args.timeout);
+    Ok(opts)
+}
+
+/// `tether trace`: prints the trace and a summary; exit 0 when the exchange
+/// ended, 1 for bad arguments or a failed exchange, 2 without a connection.
+pub fn main(args: &TraceArgs) -> ExitCode {
+    match options(args) {
+        Ok(opts) => print_run(&opts),
+        Err((code, msg)) => {
+            eprintln!("tether: {msg}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Runs `opts` with the trace on stdout, then a summary (`tether trace`,
+/// `tether grpc-health`).
+pub fn print_run(opts: &Options) -> ExitCode {
+    let mut stdout = io::stdout();
+    match run(opts, Config::default(), &mut stdout) {
+        Ok(o) => {
+            match o.status {
+                Some(s) => println!("status: {s}"),
+                None => println!("status: none"),
+            }
+            println!(
+                "body: {} bytes {:02x?}",
+                o.body.len(),
+                &o.body[..o.body.len().min(32)]
+            );
+            for (n, v) in &o.trailers {
+                println!("trailer: {n}: {v}");
+            }
+            println!(
+                "frames: {} sent, {} received",
+                o.frames_sent, o.frames_received
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e @ TraceError::Connect(_)) => {
+            eprintln!("tether: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("tether: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_addrs() {
+        let t = parse_target("http://127.0.0.1:8080/a/b?c=1", None).unwrap();
+        assert_eq!(
+            (
+                t.tls,
+                t.host.as_str(),
+                t.port,
+                t.authority.as_str(),
+                t.path.as_str()
+            ),
+            (false, "127.0.0.1", 8080, "127.0.0.1:8080", "/a/b?c=1")
+        );
+        let t = parse_target("https://example.com", None).unwrap();
+        assert_eq!((t.tls, t.port, t.path.as_str()), (true, 443, "/"));
+        let t = parse_target("http://[::1]:81/x", None).unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.authority.as_str()),
+            ("::1", 81, "[::1]:81")
+        );
+        let t = parse_target("127.0.0.1:9", Some("/f.bin")).unwrap();
+        assert_eq!((t.tls, t.port, t.path.as_str()), (false, 9, "/f.bin"));
+        for bad in [
+            "ftp://x",
+            "http://",
+            "http://:80/",
+            "http://h:x/",
+            "http://h:0",
+            "nohost",
+            "http://u@h/",
+        ] {
+            assert!(parse_target(bad, None).is_err(), "{bad}");
+        }
+        assert!(parse_target("http://h:1/", Some("/p")).is_err());
+    }
+
+    #[test]
+    fn grpc_methods_and_hex() {
+        assert_eq!(grpc_path("a.B/C").unwrap(), "/a.B/C");
+        assert_eq!(grpc_path("/a.B/C").unwrap(), "/a.B/C");
+        assert!(grpc_path("a.B").is_err() && grpc_path("/a/b/c").is_err());
+        assert_eq!(parse_hex("0a 03ff").unwrap(), vec![0x0a, 0x03, 0xff]);
+        assert_eq!(parse_hex("").unwrap(), Vec::<u8>::new());
+        assert!(parse_hex("abc").is_err() && parse_hex("zz").is_err());
     }
 }

@@ -30,9 +30,20 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A loopback port nobody listens on now, never handed out twice in this
+/// test process: the tests run in parallel, and a port the kernel gives back
+/// after a drop could otherwise reach two peers at once.
 fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
-    l.local_addr().expect("local addr").port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
+        let port = l.local_addr().expect("local addr").port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 fn missing(what: &str) -> Option<Peer> {
@@ -41,6 +52,32 @@ fn missing(what: &str) -> Option<Peer> {
     }
     eprintln!("skipped: {what} is not installed (run scripts/install-peers.sh)");
     None
+}
+
+/// Starts a Python grpcio peer and waits (at most 20 s) for its
+/// "listening" line, which it prints after `server.start()`: its port
+/// accepts TCP earlier (bound by `add_insecure_port`), and a connection made
+/// before the start was seen reset.
+fn start_python(mut cmd: Command, addr: SocketAddr) -> Peer {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn peer");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let peer = Peer { child, addr };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the peer said it listens within 20 s");
+    assert!(line.contains("listening"), "peer said {line:?}");
+    peer
 }
 
 /// Starts `cmd` and waits (at most 20 s) until `addr` accepts connections.
@@ -85,7 +122,7 @@ fn grpcio_health() -> Option<Peer> {
     let mut cmd = Command::new(python);
     cmd.arg(repo_root().join("tests/peers/health_server.py"))
         .arg(addr.port().to_string());
-    Some(start(cmd, addr))
+    Some(start_python(cmd, addr))
 }
 
 fn docroot() -> PathBuf {
@@ -145,12 +182,10 @@ fn nghttpd_missing_file_is_404() {
 fn nghttpd_small_windows_still_complete() {
     let root = docroot();
     let Some(peer) = nghttpd(&root) else { return };
-    let config = Config {
-        initial_stream_window: 1024,
-        initial_connection_window: 65_535,
-        bdp_window: false,
-        ..Config::default()
-    };
+    let mut config = Config::default();
+    config.initial_stream_window = 1024;
+    config.initial_connection_window = 65_535;
+    config.bdp_window = false;
     let mut out = Vec::new();
     let outcome = trace::run(&Options::get(peer.addr, "/big.bin"), config, &mut out)
         .unwrap_or_else(|e| {
