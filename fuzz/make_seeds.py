@@ -99,6 +99,16 @@ def main():
           b":method\xfcPOST\xfd:path\xfc/a.B/C\xfdcontent-type\xfcapplication/grpc\xfdte\xfctrailers"
           b"\xfe\xfb\x00:method\xfcPOST\xfdgrpc-timeout\xfc1S\xfe:path\xfc/x\xfdauthorization\xfcsecret")
     write("hpack_roundtrip", "empty_and_big", b"\xfd\xfc\xfe" + b"x" * 300 + b"\xfc" + b"y" * 5000)
+    # grpc_call: byte 0 setup (even: unary; limit 16 << (b >> 1)), then
+    # operations: 0 headers (status byte, field count, name/value picks),
+    # 3 one framed message (length, body; 0x40 gzip), 4 trailers.
+    # Name picks: 0 content-type, 1 grpc-status, 2 grpc-message, 3 grpc-encoding;
+    # value picks: 0 application/grpc, 3 "0", 4 "13", 5 gzip.
+    ok_head = bytes([0, 0, 1, 0, 0])
+    write("grpc_call", "unary_ok", bytes([20]) + ok_head + bytes([3, 5]) + b"hello" + bytes([4, 1, 1, 3]))
+    write("grpc_call", "streaming_gzip", bytes([21, 0, 0, 2, 0, 0, 3, 5]) + bytes([0x43, 4]) + b"abcd"
+          + bytes([3, 2]) + b"hi" + bytes([4, 2, 1, 4, 2, 8]))
+    write("grpc_call", "trailers_only", bytes([20, 0x80, 0, 2, 1, 4, 2, 8]))
 
 
 if __name__ == "__main__":

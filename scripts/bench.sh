@@ -72,6 +72,7 @@ if [ -x .peers/bin/go-benchmark-server ]; then
     allocs() { ./target/release/grpc_client "$@" --calls 10000 --warmup 1000 | tr ' ' '\n' | grep -E '^(allocs|bytes)_per_call=' | xargs; }
     echo "one channel, one server:   $(per_call --port "${ports[0]}" --mode unary) instructions/call; $(allocs --port "${ports[0]}" --mode unary)"
     echo "round_robin, 3 servers:    $(per_call --mode unary --target "$rr" --lb round_robin) instructions/call; $(allocs --mode unary --target "$rr" --lb round_robin)"
+    echo "one channel, retry policy configured, unused: $(per_call --port "${ports[0]}" --mode unary --retry on) instructions/call; $(allocs --port "${ports[0]}" --mode unary --retry on)"
     echo "(allocations include 2 of the benchmark's own: the request clone and the response payload)"
 else
     echo "skipped: no .peers/bin/go-benchmark-server (scripts/install-peers.sh --with-go)"

@@ -68,10 +68,10 @@ dnsmasq_bin=$(command -v dnsmasq 2>/dev/null || echo /usr/sbin/dnsmasq)
 
 # --- C-core: Python grpcio ---------------------------------------------------
 venv="$peers/venv"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import grpc, grpc_health, grpc_tools' 2>/dev/null; then
-    say "python venv with grpcio, grpcio-health-checking, grpcio-tools (C-core) in .peers/venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import grpc, grpc_health, grpc_reflection, grpc_tools' 2>/dev/null; then
+    say "python venv with grpcio, grpcio-health-checking, grpcio-reflection, grpcio-tools (C-core) in .peers/venv"
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check grpcio grpcio-health-checking grpcio-tools
+    "$venv/bin/pip" install -q --disable-pip-version-check grpcio grpcio-health-checking grpcio-reflection grpcio-tools
 fi
 
 # Python stubs from OUR protos. Our files use the upstream import paths (grpc/testing/...),
@@ -143,7 +143,7 @@ fi
 # --- grpc-go from Debian's source package -------------------------------------
 go_bins="go-interop-server go-interop-client go-benchmark-server go-benchmark-client go-policy-server"
 # Bump when the recipe below changes, so that existing .peers/ trees are rebuilt.
-go_recipe="golang-google-grpc 1.33.3-2, loopback patch, recipe 2"
+go_recipe="golang-google-grpc 1.33.3-2, loopback patch, gzip registered, recipe 5 (policy server: x-fail-attempts, x-call-id, -delay, -die_after_messages)"
 go_ready() {
     [ "$(cat "$peers/bin/.go-recipe" 2>/dev/null)" = "$go_recipe" ] || return 1
     for b in $go_bins; do [ -x "$peers/bin/$b" ] || return 1; done
@@ -198,6 +198,12 @@ if [ "$with_go" = 1 ] && ! go_ready; then
         sed -i 's/net.Listen("tcp", ":"+\*port)/net.Listen("tcp", "127.0.0.1:"+*port)/' "$grpc_src/benchmark/server/main.go"
         grep -q '"127.0.0.1:"+p)' "$grpc_src/interop/server/server.go"
         grep -q '"127.0.0.1:"+\*port)' "$grpc_src/benchmark/server/main.go"
+        # grpc-go decompresses (and answers compressed) only with a registered
+        # codec; the 1.33 interop server registers none, so the compressed
+        # interop cases would be UNIMPLEMENTED. One added file registers gzip.
+        say "patching the GOPATH copy: the interop server registers gzip"
+        printf 'package main\n\nimport _ "google.golang.org/grpc/encoding/gzip"\n' \
+            >"$grpc_src/interop/server/gzip_codec.go"
     fi
     mkdir -p "$peers/bin" "$peers/gocache"
     gobuild() {

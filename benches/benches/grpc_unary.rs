@@ -1,6 +1,7 @@
 //! tether unary round trips against grpc-go's benchmark server (started here,
 //! killed at the end): 1 and 16 calls in flight on one channel, on a
-//! current-thread and a multi-thread tokio runtime. The time reported is per
+//! current-thread and a multi-thread tokio runtime; and one call in flight
+//! with and without a retry policy configured (`grpc_unary/retry_policy`). The time reported is per
 //! call (the wall time of `iters` calls over `in_flight` tasks, / `iters`).
 //! grpc-go's own client cannot run under criterion: `benches/grpc-vs-go.sh`
 //! runs it side by side with `grpc_client`.
@@ -8,7 +9,9 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::{Duration, Instant};
 use tether::Channel;
-use tether_benches::grpc::{pb::BenchmarkServiceClient, simple_request, unary_calls, GoServer};
+use tether_benches::grpc::{
+    pb::BenchmarkServiceClient, simple_request, unary_calls, GoServer, RETRY_CONFIG,
+};
 
 fn grpc_unary(c: &mut Criterion) {
     let server = match GoServer::start() {
@@ -54,6 +57,34 @@ fn grpc_unary(c: &mut Criterion) {
         }
         g.finish();
     }
+    // Side by side in one group: a channel without a service config and
+    // one with a retry policy and throttling that never come into play.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let mut g = c.benchmark_group("grpc_unary/retry_policy");
+    g.measurement_time(Duration::from_secs(4));
+    for (name, config) in [("none", None), ("configured_unused", Some(RETRY_CONFIG))] {
+        let client = rt.block_on(async {
+            let mut builder = Channel::builder(&server.target()).expect("target");
+            if let Some(config) = config {
+                builder = builder.default_service_config(config).expect("config");
+            }
+            let channel = builder.connect().await.expect("connect");
+            BenchmarkServiceClient::new(channel)
+        });
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    unary_calls(&client, &request, iters as usize, 1, false).await;
+                    start.elapsed()
+                })
+            })
+        });
+    }
+    g.finish();
     drop(server);
 }
 

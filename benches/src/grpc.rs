@@ -22,6 +22,15 @@ use pb::{BenchmarkServiceClient, Payload, SimpleRequest};
 /// The `:path` of `BenchmarkService/UnaryCall`.
 pub const UNARY_PATH: &str = "/grpc.testing.BenchmarkService/UnaryCall";
 
+/// A service config with a retry policy and throttling for every method:
+/// the cost of retries configured but never used (the server never fails).
+pub const RETRY_CONFIG: &str = r#"{
+    "methodConfig": [{"name": [{}], "retryPolicy": {
+        "maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s",
+        "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}],
+    "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}
+}"#;
+
 /// The request grpc-go's benchmark client sends: `req` payload bytes (zeros,
 /// type COMPRESSABLE) asking for `resp` bytes back.
 pub fn simple_request(req: usize, resp: usize) -> SimpleRequest {

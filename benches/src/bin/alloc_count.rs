@@ -93,5 +93,17 @@ fn main() {
             }
         });
         println!("round_robin_pick n={n:<3}  allocs/pick {a:.3}  bytes/pick {b:.1}");
+        let bench = PickBench::new_peak_ewma(n);
+        for _ in 0..4 * n {
+            assert!(bench.pick());
+        }
+        let (a, b) = measure(N, || {
+            for _ in 0..N {
+                assert!(bench.pick_and_record());
+            }
+        });
+        println!(
+            "peak_ewma_pick n={n:<3}    allocs/pick {a:.3}  bytes/pick {b:.1} (latency recorded)"
+        );
     }
 }

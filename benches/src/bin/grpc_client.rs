@@ -5,13 +5,15 @@
 //! grpc_client --port P [--mode unary|stream|unconstrained|idle|tcp]
 //!             [--conc C] [--calls N] [--warmup W] [--req B] [--resp B]
 //!             [--runtime current|multi] [--conns N]
-//!             [--target T] [--lb pick_first|round_robin]
+//!             [--target T] [--lb pick_first|round_robin] [--retry on]
 //! ```
 //!
 //! The channel's target is `http://127.0.0.1:P` unless `--target` names one
 //! (e.g. `ipv4:127.0.0.1:P,127.0.0.2:P,127.0.0.3:P`); `--lb round_robin`
 //! spreads the calls over all its addresses, and the measured calls start
-//! only once every subchannel is READY.
+//! only once every subchannel is READY. `--retry on` gives the channel a
+//! service config with a retry policy and throttling (never used: the
+//! server does not fail), to measure what configuring retries costs.
 //!
 //! Modes:
 //! - `unary`: N `BenchmarkService/UnaryCall`s, C in flight on one channel;
@@ -88,6 +90,7 @@ struct Args {
     conns: usize,
     target: Option<String>,
     round_robin: bool,
+    retry: bool,
 }
 
 fn args() -> Args {
@@ -103,6 +106,7 @@ fn args() -> Args {
         conns: 100,
         target: None,
         round_robin: false,
+        retry: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     for pair in argv.chunks(2) {
@@ -125,6 +129,7 @@ fn args() -> Args {
             "--runtime" => a.multi = v == "multi",
             "--conns" => a.conns = n(),
             "--target" => a.target = Some(v.into()),
+            "--retry" => a.retry = v == "on",
             "--lb" => {
                 a.round_robin = match v {
                     "round_robin" => true,
@@ -223,6 +228,11 @@ async fn channel(a: &Args) -> Channel {
     if a.round_robin {
         builder = builder.load_balancing(LbConfig::RoundRobin);
     }
+    if a.retry {
+        builder = builder
+            .default_service_config(tether_benches::grpc::RETRY_CONFIG)
+            .unwrap_or_else(|s| panic!("service config: {s:?}"));
+    }
     let channel = builder
         .connect()
         .await
@@ -270,16 +280,13 @@ async fn ping_pong(a: &Args) {
     let request = simple_request(a.req, a.resp);
     let mut calls = Vec::new();
     for _ in 0..a.conc.max(1) {
-        // `streaming()` returns once the response headers are in, and
-        // grpc-go sends them with the first response: queue a request first.
         let (tx, stream) = feed(1);
-        let queued = tx.send(request.clone()).await;
-        assert!(queued.is_ok());
         let mut rx = client
             .streaming_call(Request::new(stream))
             .await
-            .unwrap_or_else(|s| panic!("StreamingCall: {s:?}"))
-            .into_message();
+            .unwrap_or_else(|s| panic!("StreamingCall: {s:?}"));
+        let queued = tx.send(request.clone()).await;
+        assert!(queued.is_ok());
         match rx.message().await {
             Ok(Some(_)) => {}
             other => panic!("StreamingCall: {other:?}"),
@@ -344,8 +351,7 @@ async fn unconstrained(a: &Args) {
     let mut rx = client
         .unconstrained_streaming_call(Request::new(stream))
         .await
-        .unwrap_or_else(|s| panic!("UnconstrainedStreamingCall: {s:?}"))
-        .into_message();
+        .unwrap_or_else(|s| panic!("UnconstrainedStreamingCall: {s:?}"));
     let mut m = None;
     let mut bytes = 0usize;
     for i in 0..a.warmup + a.calls {
@@ -380,8 +386,7 @@ async fn unconstrained_raw(a: &Args) {
     let mut rx = channel
         .streaming(UNCONSTRAINED_PATH, Request::new(stream), BytesCodec)
         .await
-        .unwrap_or_else(|s| panic!("UnconstrainedStreamingCall: {s:?}"))
-        .into_message();
+        .unwrap_or_else(|s| panic!("UnconstrainedStreamingCall: {s:?}"));
     let mut m = None;
     let mut bytes = 0usize;
     for i in 0..a.warmup + a.calls {
