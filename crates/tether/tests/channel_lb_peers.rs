@@ -466,7 +466,7 @@ async fn max_connection_age_goaways_are_invisible_to_calls() {
         // Fail-fast: a call made while the channel is not READY would fail.
         let served = within(10, unary(&ch, false, CALL))
             .await
-            .unwrap_or_else(|e| panic!("call {i} failed: {e}"));
+            .unwrap_or_else(|e| panic!("call {i} failed: {e}; events: {:?}", events.all()));
         assert_eq!(served, b.addr(0));
         tokio::time::sleep(Duration::from_millis(30)).await;
     }

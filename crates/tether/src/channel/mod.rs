@@ -17,7 +17,7 @@ pub mod bench;
 mod builder;
 mod calls;
 mod control;
-mod events;
+pub(crate) mod events;
 pub(crate) mod picker;
 pub(crate) mod shared;
 

@@ -83,6 +83,13 @@ impl Conn {
         self.draining.store(true, Ordering::Relaxed);
     }
 
+    /// Whether a stream would fit under the server's limit now (SeqCst:
+    /// the re-check of a call about to wait for room, paired with
+    /// `Subchannel::room_freed`).
+    pub(crate) fn has_room(&self) -> bool {
+        self.load.load(Ordering::SeqCst) < self.max_streams()
+    }
+
     /// Takes a stream's place if the connection has room under the
     /// server's limit.
     pub(crate) fn try_acquire(&self) -> bool {
@@ -103,7 +110,8 @@ impl Conn {
     /// Gives a place back; an extra connection left without calls notes
     /// when (the reaper closes it after the idle period).
     fn release(&self, sub: &Subchannel) {
-        if self.load.fetch_sub(1, Ordering::AcqRel) == 1 && self.extra {
+        // SeqCst: see `has_room`.
+        if self.load.fetch_sub(1, Ordering::SeqCst) == 1 && self.extra {
             self.idle_since_ms
                 .store(sub.shared.now_ms().max(1), Ordering::Relaxed);
         }

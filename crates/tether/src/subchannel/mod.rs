@@ -253,20 +253,54 @@ impl Subchannel {
 
     /// A call gave its place back: wake calls waiting for room.
     pub(crate) fn room_freed(&self) {
-        if self.waiters.load(Ordering::Acquire) > 0 {
+        // SeqCst, paired with `wait_for_room`: either this load sees the
+        // waiter, or the waiter's re-check sees the freed place.
+        if self.waiters.load(Ordering::SeqCst) > 0 {
             self.room.notify_waiters();
         }
     }
 
     /// Waits until room may have appeared (or `until` passes); the caller
-    /// picks again. Registered before the re-check, so no wake-up is lost.
+    /// picks again. The wait is registered first, then the subchannel is
+    /// checked once more: room that appeared between the caller's pick
+    /// and the registration (a replacement connection published, a place
+    /// freed) returns at once instead of being missed until `until`.
     pub(crate) async fn wait_for_room(self: &Arc<Self>, until: tokio::time::Instant) {
         let notified = self.room.notified();
         let mut notified = std::pin::pin!(notified);
         notified.as_mut().enable();
-        self.waiters.fetch_add(1, Ordering::AcqRel);
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        // Counted off however the wait ends (the caller may drop it when
+        // a new picker comes first).
+        struct Registered<'a>(&'a AtomicUsize);
+        impl Drop for Registered<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        let _registered = Registered(&self.waiters);
+        if !self.would_wait() {
+            return;
+        }
         let _ = tokio::time::timeout_at(until, notified).await;
-        self.waiters.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Whether a pick now would still wait: no connection has room and a
+    /// connection is on its way (what `pick` answers with `Pick::Wait`).
+    fn would_wait(&self) -> bool {
+        let ready = self.ready.load();
+        if ready.iter().any(|c| c.has_room()) {
+            return false;
+        }
+        let st = self.lock();
+        if st.removed || st.state != ConnectivityState::Ready {
+            return false;
+        }
+        if ready.is_empty() {
+            st.connecting
+        } else {
+            st.growing > 0
+        }
     }
 
     /// Publishes the connections that take new calls.
@@ -526,5 +560,121 @@ impl Subchannel {
                 events.flush();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backoff::BackoffConfig;
+    use crate::channel::events::Events;
+    use crate::driver::ConnHandle;
+    use crate::transport::Security;
+    use tokio::sync::mpsc;
+
+    fn subchannel() -> Arc<Subchannel> {
+        let (ctl, _) = mpsc::unbounded_channel();
+        let shared = Arc::new(ChannelShared::new(
+            Security::Plaintext,
+            tether_h2::Config::default(),
+            BackoffConfig::default(),
+            1,
+            Events::new(Vec::new()),
+            ctl,
+            None,
+            1,
+        ));
+        let address = Address::Tcp(std::net::SocketAddr::from(([127, 0, 0, 1], 1)));
+        Subchannel::new(SubchannelId(0), address, shared)
+    }
+
+    fn conn(id: u64, max: u32) -> (Arc<Conn>, mpsc::UnboundedReceiver<crate::driver::Command>) {
+        let (handle, rx) = ConnHandle::detached(id);
+        (Arc::new(Conn::new(handle, Some(max))), rx)
+    }
+
+    // A GOAWAY drained the only connection; the replacement is being
+    // dialled (the subchannel stays READY): a call's pick answers Wait.
+    // If the replacement is published after that pick but before the call
+    // starts waiting, the wait must end at once, not at the call's
+    // deadline (the lost wake-up behind a DEADLINE_EXCEEDED in
+    // channel_lb_peers' max_connection_age test).
+    #[tokio::test(start_paused = true)]
+    async fn room_published_between_pick_and_wait_is_not_missed() {
+        let sub = subchannel();
+        let (old, _rx_old) = conn(1, 100);
+        sub.install_ready(old.clone());
+        {
+            let mut st = sub.lock();
+            old.set_draining();
+            st.connecting = true;
+            st.replacing = true;
+            sub.publish(&st);
+        }
+        assert!(matches!(sub.pick(), Pick::Wait));
+        // The replacement lands now, before the call waits.
+        let (new, _rx_new) = conn(2, 100);
+        {
+            let mut st = sub.lock();
+            st.connecting = false;
+            st.conns.push(new);
+            sub.publish(&st);
+        }
+        let t0 = tokio::time::Instant::now();
+        sub.wait_for_room(t0 + Duration::from_secs(10)).await;
+        assert_eq!(
+            t0.elapsed(),
+            Duration::ZERO,
+            "the wait missed the published connection"
+        );
+        assert!(matches!(sub.pick(), Pick::Lease(_)));
+        assert_eq!(sub.waiters.load(Ordering::SeqCst), 0);
+    }
+
+    // Every connection full, an extra one coming: a place freed between
+    // the pick and the wait ends the wait at once.
+    #[tokio::test(start_paused = true)]
+    async fn place_freed_between_pick_and_wait_is_not_missed() {
+        let sub = subchannel();
+        let (c, _rx) = conn(1, 1);
+        sub.install_ready(c);
+        let lease = match sub.pick() {
+            Pick::Lease(l) => l,
+            _ => panic!("the first call gets the place"),
+        };
+        sub.lock().growing = 1;
+        assert!(matches!(sub.pick(), Pick::Wait));
+        drop(lease);
+        let t0 = tokio::time::Instant::now();
+        sub.wait_for_room(t0 + Duration::from_secs(10)).await;
+        assert_eq!(
+            t0.elapsed(),
+            Duration::ZERO,
+            "the wait missed the freed place"
+        );
+    }
+
+    // With nothing coming, the wait lasts until woken or `until`, and a
+    // wait given up early is counted off.
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_with_nothing_coming_lasts_until_its_bound() {
+        let sub = subchannel();
+        let (c, _rx) = conn(1, 1);
+        sub.install_ready(c);
+        let _lease = match sub.pick() {
+            Pick::Lease(l) => l,
+            _ => panic!("the first call gets the place"),
+        };
+        sub.lock().growing = 1;
+        let t0 = tokio::time::Instant::now();
+        sub.wait_for_room(t0 + Duration::from_secs(3)).await;
+        assert_eq!(t0.elapsed(), Duration::from_secs(3));
+        let wait = sub.wait_for_room(t0 + Duration::from_secs(60));
+        let _ = tokio::time::timeout(Duration::from_secs(1), wait).await;
+        assert_eq!(
+            sub.waiters.load(Ordering::SeqCst),
+            0,
+            "a dropped wait stays counted"
+        );
     }
 }
