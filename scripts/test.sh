@@ -40,9 +40,12 @@ fi
 
 step "cargo test"
 log=$(mktemp)
-TETHER_REQUIRE_PEERS=1 cargo test --workspace 2>&1 | tee "$log"
+# --no-fail-fast: one failing test binary does not hide the others' results.
+status=0
+TETHER_REQUIRE_PEERS=1 cargo test --workspace --no-fail-fast 2>&1 | tee "$log" || status=$?
 passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
 rm -f "$log"
 echo
 echo "tests: $passed passed, $failed failed"
+exit "$status"
