@@ -58,7 +58,9 @@
 //! - [`transport`]: TLS settings ([`TlsConfig`]);
 //! - [`health`]: the standard health service (`grpc.health.v1`): generated
 //!   stubs, a one-shot [`health::check`] and a [`health::watch`] stream of
-//!   one service's status that survives reconnections.
+//!   one service's status that survives reconnections;
+//! - [`raw`]: one HTTP/2 connection on the same driver, every frame and
+//!   event handed to the caller (`tether trace`).
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
@@ -73,6 +75,7 @@ pub mod grpc;
 pub mod health;
 pub(crate) mod lb;
 pub mod metadata;
+pub mod raw;
 pub mod resolver;
 mod retry;
 pub mod service_config;

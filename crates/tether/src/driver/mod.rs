@@ -48,6 +48,15 @@ pub(crate) enum Command {
     Release(Arc<Slot>),
     /// The call ended on our side (deadline, drop): RST_STREAM CANCEL.
     Reset(Arc<Slot>),
+    /// `tether::raw`: open a stream with these fields, then send `body`.
+    RawOpen {
+        fields: Vec<(bytes::Bytes, bytes::Bytes)>,
+        body: Option<bytes::Bytes>,
+    },
+    /// `tether::raw`: send a PING.
+    RawPing,
+    /// `tether::raw`: close gracefully.
+    RawClose,
 }
 
 /// What a driver tells the channel that owns it.
@@ -99,21 +108,36 @@ pub(crate) fn spawn(
     id: u64,
 ) -> ConnHandle {
     let (tx, rx) = mpsc::unbounded_channel();
-    let driver = Driver {
-        conn: Connection::new(config, now()),
-        io,
-        rx,
-        rx_closed: false,
-        calls: HashMap::new(),
-        owner,
-        id,
-        wbuf: BytesMut::new(),
-        unflushed: false,
-        fields: Vec::new(),
-        finished: false,
-    };
+    let driver = Driver::new(Connection::new(config, now()), io, rx, owner, id);
     tokio::spawn(driver.run());
     ConnHandle { id, tx }
+}
+
+/// Starts a driver for `tether::raw`: no calls, no owner; every core
+/// event (and, through `observer`, every frame) goes to `events`.
+pub(crate) fn spawn_raw(
+    io: Io,
+    config: tether_h2::Config,
+    observer: Box<dyn tether_h2::conn::Observer>,
+    events: mpsc::UnboundedSender<crate::raw::RawEvent>,
+) -> mpsc::UnboundedSender<Command> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let conn = Connection::with_observer(config, observer, now());
+    let mut driver = Driver::new(conn, io, rx, Weak::<Unowned>::new(), 0);
+    driver.raw = Some(events);
+    tokio::spawn(driver.run());
+    tx
+}
+
+/// The owner of a raw connection: nobody.
+struct Unowned;
+
+impl Owner for Unowned {
+    fn connected(&self, _: u64) {}
+    fn max_concurrent_streams(&self, _: u64, _: Option<u32>) {}
+    fn going_away(&self, _: u64, _: &tether_h2::GoAwayInfo) {}
+    fn closed(&self, _: u64, _: &tether_h2::CloseReason) {}
+    fn ping_rtt(&self, _: u64, _: Duration) {}
 }
 
 enum Wake {
@@ -145,9 +169,34 @@ pub(crate) struct Driver {
     fields: Vec<FieldRef<'static>>,
     /// `Event::Closed` was seen: flush and exit.
     finished: bool,
+    /// `tether::raw`: where every core event goes (no calls then).
+    raw: Option<mpsc::UnboundedSender<crate::raw::RawEvent>>,
 }
 
 impl Driver {
+    fn new(
+        conn: Connection,
+        io: Io,
+        rx: mpsc::UnboundedReceiver<Command>,
+        owner: Weak<dyn Owner>,
+        id: u64,
+    ) -> Driver {
+        Driver {
+            conn,
+            io,
+            rx,
+            rx_closed: false,
+            calls: HashMap::new(),
+            owner,
+            id,
+            wbuf: BytesMut::new(),
+            unflushed: false,
+            fields: Vec::new(),
+            finished: false,
+            raw: None,
+        }
+    }
+
     async fn run(mut self) {
         let mut sleep = Box::pin(tokio::time::sleep(Duration::from_secs(3600)));
         let mut armed: Option<Instant> = None;

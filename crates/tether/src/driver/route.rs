@@ -3,6 +3,7 @@
 use super::slot::{Slot, SlotState, RECV_BACKLOG, SEND_BACKLOG};
 use super::{Command, Driver};
 use crate::grpc::RecvEvent;
+use crate::raw::RawEvent;
 use crate::status::Status;
 use bytes::Bytes;
 use std::sync::Arc;
@@ -42,6 +43,29 @@ impl Driver {
                 st.done = true;
                 st.send_queue.clear();
             }
+            Command::RawOpen { fields, body } => self.raw_open(&fields, body, now),
+            Command::RawPing => {
+                let sent = self.conn.ping(now);
+                self.raw_event(RawEvent::PingSent(sent));
+            }
+            Command::RawClose => self.conn.close(ErrorCode::NO_ERROR, now),
+        }
+    }
+
+    /// `tether::raw`: opens a stream with `fields`, then sends `body`.
+    fn raw_open(&mut self, fields: &[(Bytes, Bytes)], body: Option<Bytes>, now: Instant) {
+        let refs: Vec<FieldRef<'_>> = fields.iter().map(|(n, v)| FieldRef::new(n, v)).collect();
+        let opened = self.conn.open_stream(&refs, body.is_none(), now);
+        let opened = match (opened, body) {
+            (Ok(id), Some(body)) => self.conn.send_data(id, body, true).map(|()| id),
+            (opened, _) => opened,
+        };
+        self.raw_event(RawEvent::Opened(opened));
+    }
+
+    fn raw_event(&self, event: RawEvent) {
+        if let Some(tx) = &self.raw {
+            let _ = tx.send(event);
         }
     }
 
@@ -95,6 +119,19 @@ impl Driver {
     }
 
     pub(super) fn event(&mut self, event: Event, now: Instant) {
+        if let Some(tx) = &self.raw {
+            // tether::raw: everything to the caller; its DATA is credited
+            // back at once.
+            if let Event::Data {
+                stream_id, data, ..
+            } = &event
+            {
+                self.conn.release_capacity(*stream_id, data.len());
+            }
+            self.finished |= matches!(event, Event::Closed(_));
+            let _ = tx.send(RawEvent::Core(event));
+            return;
+        }
         let stream_id = match &event {
             Event::Headers { stream_id, .. }
             | Event::Data { stream_id, .. }
