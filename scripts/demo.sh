@@ -20,7 +20,7 @@
 #      "too_many_pings"; the channel doubles its keepalive time (gRFC A8) and
 #      reconnects for the next calls;
 #   5. prints a summary and exits 0 only if calls succeeded after the restart.
-# Then, briefly, tether's raw HTTP/2 core against nghttpd and a C-core gRPC
+# Then, briefly, every frame of one request against nghttpd and a C-core gRPC
 # server (`tether trace`, `tether grpc-health`).
 #
 # Every server it starts is bounded by `timeout` and killed by pid at the end.

@@ -1,12 +1,12 @@
 //! Library side of the `tether` command.
 //!
-//! [`trace::run`] drives the sans-I/O [`tether_h2::Connection`] over a
-//! blocking `std::net::TcpStream`: it makes one request, sends PINGs, and
-//! reports every frame in both directions, the server's settings and the
-//! measured round-trip times. It is the smallest possible driver for the
-//! core, used by the demo and by the interop tests against real servers,
-//! and `tether trace` ([`trace::main`]: a URL, `https://` over rustls, or a
-//! gRPC call with `--grpc`).
+//! [`trace::run`] makes one request through the library's own connection
+//! driver ([`tether::raw`], the task every channel connection runs in): it
+//! sends PINGs and reports every frame in both directions, window changes,
+//! the server's settings and the measured round-trip times. It is
+//! `tether trace` ([`trace::main`]: a URL, `https://` over rustls, or a
+//! gRPC call with `--grpc`) and serves the interop tests against real
+//! servers.
 //!
 //! [`demo::run`] is `tether demo`: a [`tether::Channel`] with keepalive
 //! making calls against a gRPC interop server, printing every

@@ -1,6 +1,6 @@
 //! `tether`: one command for gRPC work: call methods with JSON (`call`,
 //! `list`, by server reflection or .proto files), trace the HTTP/2 frames of a
-//! request to a URL, or a gRPC call, (`trace`), check health over the raw core (`grpc-health`),
+//! request to a URL, or a gRPC call, (`trace`), check health over a raw connection (`grpc-health`),
 //! load-test a method (`load`), probe or watch health with
 //! grpc_health_probe's flags (`health`), and a channel surviving a server
 //! restart (`demo`). `tether --help` and
@@ -57,10 +57,10 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// GET a URL (http:// or https://, or host:port PATH) over the raw
-    /// HTTP/2 core, or make a gRPC call with --grpc, printing every frame
-    /// sent and received, the settings, window updates and the PING
-    /// round-trip time.
+    /// GET a URL (http:// or https://, or host:port PATH) through the
+    /// library's connection driver, or make a gRPC call with --grpc,
+    /// printing every frame sent and received, the settings, window changes
+    /// and the PING round-trip time.
     #[command(
         after_help = "Examples:\n  tether trace http://127.0.0.1:8080/file.bin\n  \
 tether trace https://localhost:8443/ --cacert ca.pem\n  \
@@ -70,8 +70,8 @@ Exit codes: 0 the exchange ended; 1 bad arguments, or the exchange failed \
 (reset, closed, timed out); 2 cannot connect (resolve, TCP, TLS, ALPN)."
     )]
     Trace(tether_cli::trace::TraceArgs),
-    /// Call grpc.health.v1.Health/Check over the raw HTTP/2 core, printing
-    /// every frame.
+    /// Call grpc.health.v1.Health/Check through the raw connection driver
+    /// (as trace does), printing every frame.
     GrpcHealth {
         /// host:port, e.g. 127.0.0.1:50051.
         addr: String,
@@ -193,7 +193,7 @@ fn block_on(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     }
 }
 
-/// `grpc-health`: one request over the raw core.
+/// `grpc-health`: one request through the raw connection driver.
 fn raw(addr: &str, opts: impl FnOnce(SocketAddr) -> Options) -> ExitCode {
     let addr: SocketAddr = match addr.parse() {
         Ok(a) => a,

@@ -1,10 +1,13 @@
 //! A blocking, single-request driver for the core that prints what happens,
 //! and `tether trace`.
 //!
-//! [`run`] drives the sans-I/O [`tether_h2::Connection`] over a blocking
-//! `std::net::TcpStream` (wrapped in rustls, ALPN `h2`, for `https://`): one
-//! request, one PING, and a line for every frame in both directions, the
-//! server's settings, the response fields and the PING round-trip time.
+//! [`run`] makes one request through the library's own connection driver
+//! ([`tether::raw`]: the task that runs every channel connection, with its
+//! timers, keepalive and TLS flushing; rustls with ALPN `h2` for
+//! `https://`), sends one PING, and writes a line for every frame in both
+//! directions, every flow-control window change, the server's settings, the
+//! response fields and the PING round-trip time; it closes the connection
+//! (GOAWAY) once the response and the PING's answer are in.
 //!
 //! `tether trace` ([`TraceArgs`], [`main`]) takes a URL the way every HTTP
 //! tool does, or the older `ADDR [PATH]`:
@@ -24,18 +27,19 @@
 //! connection was made (reset, closed, timed out); 2 cannot connect (name
 //! resolution, TCP, TLS handshake, ALPN).
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::io::{self, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
-use tether_h2::conn::{CloseReason, Direction, Observer, PeerSettings};
-use tether_h2::frame::{Frame, Head, StreamId};
-use tether_h2::hpack::FieldRef;
-use tether_h2::{Config, Connection, ErrorCode, Event};
+use std::time::Duration;
+use tether::raw::{RawConnection, RawEvent};
+use tether::resolver::Address;
+use tether::TlsConfig;
+use tether_h2::conn::{CloseReason, Direction, PeerSettings};
+use tether_h2::frame::{Frame, Head};
+use tether_h2::{Config, ErrorCode, Event};
 
 /// What to request.
 #[derive(Clone, Debug)]
@@ -63,46 +67,25 @@ pub struct Options {
     pub tls: Option<Tls>,
 }
 
-/// TLS for [`run`]: the rustls configuration (ALPN `h2`) and the name the
-/// certificate must match.
+/// TLS for [`run`]: trusted roots (ALPN `h2` is always asked for) and the
+/// name the certificate must match.
 #[derive(Clone, Debug)]
 pub struct Tls {
-    /// The client configuration; see [`tls_config`].
-    pub config: Arc<rustls::ClientConfig>,
+    /// Roots and client identity.
+    pub config: TlsConfig,
     /// Server name (a DNS name or an IP address).
     pub server_name: String,
 }
 
-/// A rustls client configuration with ALPN `h2`, trusting the PEM CA
-/// certificates `ca_pem`, or the webpki roots when `None`.
-pub fn tls_config(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, String> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::CertificateDer;
-    let mut roots = rustls::RootCertStore::empty();
+/// TLS trusting the PEM CA certificates `ca_pem`, or the webpki roots when
+/// `None`.
+pub fn tls_config(ca_pem: Option<&[u8]>) -> Result<TlsConfig, String> {
     match ca_pem {
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-        Some(pem) => {
-            let mut n = 0;
-            for cert in CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|e| format!("bad CA PEM: {e}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("bad CA certificate: {e}"))?;
-                n += 1;
-            }
-            if n == 0 {
-                return Err("no certificate in the CA PEM".into());
-            }
-        }
+        None => Ok(TlsConfig::new()),
+        Some(pem) => TlsConfig::new()
+            .ca_pem(pem)
+            .map_err(|e| format!("bad CA PEM: {}", e.message())),
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec()];
-    Ok(Arc::new(config))
 }
 
 impl Options {
@@ -255,97 +238,8 @@ pub fn describe(dir: Direction, head: &Head, frame: Option<&Frame>) -> String {
     )
 }
 
-struct Printer {
-    lines: mpsc::Sender<(Direction, String)>,
-}
-
-impl Observer for Printer {
-    fn frame(&mut self, dir: Direction, head: &Head, frame: Option<&Frame>) {
-        let _ = self.lines.send((dir, describe(dir, head, frame)));
-    }
-}
-
 fn text(b: &Bytes) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// The socket [`run`] drives: plaintext or TLS.
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
-}
-
-impl Stream {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref(),
-        }
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(s) => s.flush(),
-        }
-    }
-}
-
-/// TCP to the first of `opts`' addresses that accepts, then the TLS
-/// handshake (ALPN must pick `h2`) when asked.
-fn connect(opts: &Options) -> io::Result<Stream> {
-    let mut last = None;
-    let mut sock = None;
-    for addr in std::iter::once(&opts.addr).chain(&opts.more_addrs) {
-        match TcpStream::connect_timeout(addr, opts.timeout) {
-            Ok(s) => {
-                sock = Some(s);
-                break;
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    let Some(mut sock) = sock else {
-        return Err(last.unwrap_or_else(|| io::Error::other("no address")));
-    };
-    sock.set_nodelay(true)?;
-    let Some(tls) = &opts.tls else {
-        return Ok(Stream::Plain(sock));
-    };
-    let name = rustls_pki_types::ServerName::try_from(tls.server_name.clone())
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-    let mut conn = rustls::ClientConnection::new(tls.config.clone(), name)
-        .map_err(|e| io::Error::other(format!("TLS: {e}")))?;
-    sock.set_read_timeout(Some(opts.timeout))?;
-    sock.set_write_timeout(Some(opts.timeout))?;
-    while conn.is_handshaking() {
-        conn.complete_io(&mut sock)
-            .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake: {e}")))?;
-    }
-    if conn.alpn_protocol() != Some(b"h2") {
-        return Err(io::Error::other(
-            "the server did not choose HTTP/2 (ALPN h2) in the TLS handshake",
-        ));
-    }
-    Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, sock))))
 }
 
 fn write_fields(out: &mut dyn Write, what: &str, fields: &[(String, String)]) -> io::Result<()> {
@@ -355,161 +249,179 @@ fn write_fields(out: &mut dyn Write, what: &str, fields: &[(String, String)]) ->
     Ok(())
 }
 
-/// Runs one request, writing a trace of every frame to `out`.
+/// Runs one request through the library's connection driver, writing a
+/// trace of every frame to `out` (blocking: it runs its own single-thread
+/// runtime, so call it outside one).
 pub fn run(opts: &Options, config: Config, out: &mut dyn Write) -> Result<Outcome, TraceError> {
-    let start = Instant::now();
-    let deadline = start + opts.timeout;
-    let mut sock = connect(opts).map_err(TraceError::Connect)?;
-    let (tx, rx) = mpsc::channel();
-    let mut conn =
-        Connection::with_observer(config, Box::new(Printer { lines: tx }), Instant::now());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(TraceError::Io)?;
+    rt.block_on(async {
+        match tokio::time::timeout(opts.timeout, exchange(opts, config, out)).await {
+            Ok(result) => result,
+            Err(_) => Err(TraceError::TimedOut),
+        }
+    })
+}
 
-    let mut fields: Vec<FieldRef<'_>> = vec![
-        FieldRef::new(b":method", opts.method.as_bytes()),
-        FieldRef::new(
-            b":scheme",
-            if opts.tls.is_some() {
-                b"https"
-            } else {
-                b"http"
-            },
+/// The first of `opts`' addresses that accepts.
+async fn connect(opts: &Options, config: &Config) -> Result<RawConnection, TraceError> {
+    let tls = opts
+        .tls
+        .as_ref()
+        .map(|t| t.config.clone().server_name(&t.server_name));
+    let mut last = None;
+    for addr in std::iter::once(&opts.addr).chain(&opts.more_addrs) {
+        match RawConnection::connect(&Address::Tcp(*addr), tls.as_ref(), config.clone()).await {
+            Ok(conn) => return Ok(conn),
+            Err(e) => last = Some(e),
+        }
+    }
+    let why = last.map_or_else(|| "no address".to_owned(), |e| e.message().to_owned());
+    Err(TraceError::Connect(io::Error::other(why)))
+}
+
+async fn exchange(
+    opts: &Options,
+    config: Config,
+    out: &mut dyn Write,
+) -> Result<Outcome, TraceError> {
+    let mut conn = connect(opts, &config).await?;
+    let scheme: &'static [u8] = if opts.tls.is_some() {
+        b"https"
+    } else {
+        b"http"
+    };
+    let mut fields = vec![
+        (
+            Bytes::from_static(b":method"),
+            Bytes::from(opts.method.clone()),
         ),
-        FieldRef::new(b":path", opts.path.as_bytes()),
-        FieldRef::new(b":authority", opts.authority.as_bytes()),
+        (Bytes::from_static(b":scheme"), Bytes::from_static(scheme)),
+        (Bytes::from_static(b":path"), Bytes::from(opts.path.clone())),
+        (
+            Bytes::from_static(b":authority"),
+            Bytes::from(opts.authority.clone()),
+        ),
     ];
     for (n, v) in &opts.fields {
-        fields.push(FieldRef::new(n.as_bytes(), v.as_bytes()));
+        fields.push((Bytes::from(n.clone()), Bytes::from(v.clone())));
     }
-    let id: StreamId = conn
-        .open_stream(&fields, opts.body.is_none(), Instant::now())
-        .map_err(TraceError::Call)?;
-    if let Some(body) = &opts.body {
-        conn.send_data(id, Bytes::from(body.clone()), true)
-            .map_err(TraceError::Call)?;
-    }
+    conn.open(fields, opts.body.clone().map(Bytes::from));
 
     let mut outcome = Outcome::default();
     let mut pings_sent = 0;
     let mut response_done = false;
-    let mut wbuf = BytesMut::with_capacity(16 * 1024);
-    let mut rbuf = vec![0u8; 64 * 1024];
-    loop {
-        wbuf.clear();
-        if conn.poll_transmit(&mut wbuf) > 0 {
-            sock.write_all(&wbuf)?;
-        }
-        for (dir, line) in rx.try_iter() {
-            match dir {
-                Direction::Sent => outcome.frames_sent += 1,
-                Direction::Received => outcome.frames_received += 1,
+    let mut closing = false;
+    while let Some(event) = conn.next_event().await {
+        match event {
+            RawEvent::Frame {
+                direction,
+                head,
+                frame,
+            } => {
+                match direction {
+                    Direction::Sent => outcome.frames_sent += 1,
+                    Direction::Received => outcome.frames_received += 1,
+                }
+                writeln!(out, "{}", describe(direction, &head, frame.as_ref()))?;
             }
-            writeln!(out, "{line}")?;
-        }
-        while let Some(ev) = conn.poll_event() {
-            match ev {
-                Event::Connected(s) => {
-                    writeln!(out, "   connected: {s:?}")?;
-                    outcome.peer_settings = Some(s);
-                }
-                Event::Headers {
-                    head, end_stream, ..
-                } => {
-                    outcome.status = Some(head.status);
-                    outcome.headers = head
-                        .fields
-                        .iter()
-                        .map(|f| (text(&f.name), text(&f.value)))
-                        .collect();
-                    writeln!(out, "   header :status: {}", head.status)?;
-                    write_fields(out, "header", &outcome.headers)?;
-                    response_done |= end_stream;
-                }
-                Event::Data {
-                    data,
-                    end_stream,
-                    stream_id,
-                } => {
-                    outcome.body.extend_from_slice(&data);
-                    conn.release_capacity(stream_id, data.len());
-                    response_done |= end_stream;
-                }
-                Event::Trailers { fields, .. } => {
-                    outcome.trailers = fields
-                        .iter()
-                        .map(|f| (text(&f.name), text(&f.value)))
-                        .collect();
-                    write_fields(out, "trailer", &outcome.trailers)?;
-                    response_done = true;
-                }
-                Event::StreamReset { code, .. } => return Err(TraceError::Reset(code)),
-                // Keepalive and BDP pings (id None) are the core's own business.
-                Event::PingAck { id: Some(_), rtt } => {
-                    writeln!(out, "   ping rtt: {rtt:?}")?;
-                    outcome.rtts.push(rtt);
-                }
-                Event::Closed(reason) => {
-                    if response_done && matches!(reason, CloseReason::Local) {
-                        return Ok(outcome);
-                    }
-                    return Err(TraceError::Closed(reason));
-                }
-                _ => {}
+            RawEvent::Window {
+                direction,
+                stream,
+                window,
+            } => {
+                let whose = match direction {
+                    Direction::Sent => "send",
+                    Direction::Received => "receive",
+                };
+                writeln!(out, "   {whose} window stream={}: {window}", stream.value())?;
             }
-        }
-        if outcome.peer_settings.is_some() && pings_sent < opts.pings {
-            match conn.ping(Instant::now()) {
-                Ok(_) => {
+            RawEvent::Opened(Err(e)) | RawEvent::PingSent(Err(e)) => {
+                return Err(TraceError::Call(e))
+            }
+            RawEvent::Core(Event::Connected(s)) => {
+                writeln!(out, "   connected: {s:?}")?;
+                outcome.peer_settings = Some(s);
+                if pings_sent < opts.pings {
+                    conn.ping();
                     pings_sent += 1;
-                    continue;
                 }
-                // Too many in flight: read their ACKs before the next one.
-                Err(tether_h2::conn::CallError::TooManyPings) => {}
-                Err(e) => return Err(TraceError::Call(e)),
             }
-        }
-        if response_done && outcome.rtts.len() as u32 >= opts.pings {
-            conn.close(ErrorCode::NO_ERROR, Instant::now());
-            wbuf.clear();
-            if conn.poll_transmit(&mut wbuf) > 0 {
-                sock.write_all(&wbuf)?;
+            RawEvent::Core(Event::Headers {
+                head, end_stream, ..
+            }) => {
+                outcome.status = Some(head.status);
+                outcome.headers = head
+                    .fields
+                    .iter()
+                    .map(|f| (text(&f.name), text(&f.value)))
+                    .collect();
+                writeln!(out, "   header :status: {}", head.status)?;
+                write_fields(out, "header", &outcome.headers)?;
+                response_done |= end_stream;
             }
-            for (_, line) in rx.try_iter() {
-                outcome.frames_sent += 1;
-                writeln!(out, "{line}")?;
+            RawEvent::Core(Event::Data {
+                data, end_stream, ..
+            }) => {
+                // The driver has credited these bytes back already.
+                outcome.body.extend_from_slice(&data);
+                response_done |= end_stream;
             }
-            return Ok(outcome);
-        }
-        // Handling events may have queued frames (WINDOW_UPDATEs after
-        // release_capacity): flush them before blocking on the socket.
-        wbuf.clear();
-        if conn.poll_transmit(&mut wbuf) > 0 {
-            sock.write_all(&wbuf)?;
-            continue;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(TraceError::TimedOut);
-        }
-        let wake = conn.poll_timeout().map_or(deadline, |t| t.min(deadline));
-        if wake <= now {
-            conn.handle_timeout(now);
-            continue;
-        }
-        sock.tcp().set_read_timeout(Some(wake - now))?;
-        match sock.read(&mut rbuf) {
-            Ok(0) => conn.handle_eof(Instant::now()),
-            Ok(n) => conn.handle_read(&rbuf[..n], Instant::now()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                conn.handle_timeout(Instant::now())
+            RawEvent::Core(Event::Trailers { fields, .. }) => {
+                outcome.trailers = fields
+                    .iter()
+                    .map(|f| (text(&f.name), text(&f.value)))
+                    .collect();
+                write_fields(out, "trailer", &outcome.trailers)?;
+                response_done = true;
             }
-            Err(e) => return Err(e.into()),
+            RawEvent::Core(Event::StreamReset { code, .. }) => return Err(TraceError::Reset(code)),
+            // Keepalive and BDP pings (id None) are the core's own business.
+            RawEvent::Core(Event::PingAck { id: Some(_), rtt }) => {
+                writeln!(out, "   ping rtt: {rtt:?}")?;
+                outcome.rtts.push(rtt);
+                if pings_sent < opts.pings {
+                    conn.ping();
+                    pings_sent += 1;
+                }
+            }
+            RawEvent::Core(Event::GoAway(info)) if !closing => {
+                writeln!(
+                    out,
+                    "   goaway: last_stream={} code={}",
+                    info.last_stream_id.value(),
+                    info.code
+                )?;
+            }
+            RawEvent::Core(Event::Closed(reason)) => {
+                if response_done && closing && matches!(reason, CloseReason::Local) {
+                    // Our GOAWAY may still be on its way to the trace.
+                    while let Some(RawEvent::Frame {
+                        direction,
+                        head,
+                        frame,
+                    }) = conn.next_event().await
+                    {
+                        outcome.frames_sent += usize::from(direction == Direction::Sent);
+                        outcome.frames_received += usize::from(direction == Direction::Received);
+                        writeln!(out, "{}", describe(direction, &head, frame.as_ref()))?;
+                    }
+                    return Ok(outcome);
+                }
+                return Err(TraceError::Closed(reason));
+            }
+            _ => {}
+        }
+        if response_done && !closing && outcome.rtts.len() as u32 >= opts.pings {
+            closing = true;
+            conn.close();
         }
     }
+    Err(TraceError::Io(io::Error::other(
+        "the connection's driver stopped without closing",
+    )))
 }
 
 /// `tether trace`: flags and arguments.

@@ -231,7 +231,14 @@ fn assert_get_trace(r: &Run) {
         "{o}"
     );
     assert!(!lines_with(o, "-> WINDOW_UPDATE").is_empty(), "{o}");
+    // Window changes as the driver credits the body back.
+    assert!(!lines_with(o, "receive window stream=").is_empty(), "{o}");
     assert!(o.contains("ping rtt: "), "{o}");
+    // The exchange ends with our GOAWAY, after the response.
+    let goaway = o
+        .find("-> GOAWAY stream=0")
+        .unwrap_or_else(|| panic!("{o}"));
+    assert!(goaway > o.find("<- DATA stream=1").unwrap_or(0), "{o}");
     assert!(o.contains(&format!("body: {FILE_SIZE} bytes")), "{o}");
 }
 
