@@ -131,3 +131,48 @@ async fn a_removed_address_finishes_its_call_then_closes_and_a_kept_one_stays() 
     assert_eq!(ch.subchannels()[0].connections, 1);
     assert!(resolver.resolve_now_count() < 10, "re-resolution storm");
 }
+
+// The resolver's first report carries a service config whose methodConfig
+// gives the method a 300 ms timeout. A call made before that report, on an
+// IDLE channel, waits for it and then reads its method config, so it gets
+// the timeout (as grpc-go does). Before, it read the config at once, found
+// none and, against a server that never answers, never ended.
+#[tokio::test]
+async fn a_call_made_before_the_first_resolution_gets_its_method_config() {
+    let (l, _) = listen().await;
+    let addr = l.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        // Accepts, acknowledges SETTINGS, reads the request, never answers.
+        let mut s = accept(&l).await;
+        while !matches!(s.next().await, Got::Eof) {}
+    });
+    let resolver = ManualResolver::new();
+    let ch = Channel::builder_with_resolver("svc.test", resolver.clone())
+        .build()
+        .unwrap();
+    assert_eq!(ch.state(false), ConnectivityState::Idle);
+    let call = tokio::spawn({
+        let ch = ch.clone();
+        async move {
+            let t0 = std::time::Instant::now();
+            let r = ch
+                .unary("/test.Svc/M", Request::new(Bytes::new()), BytesCodec)
+                .await;
+            (r.map(|_| ()), t0.elapsed())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    resolver.update(resolution(&[addr]).with_service_config(
+        r#"{"methodConfig":[{"name":[{"service":"test.Svc"}],"timeout":"0.3s"}]}"#,
+    ));
+    let (result, took) = within(5, call).await.unwrap();
+    let err = result.unwrap_err();
+    assert_eq!(err.code(), tether::Code::DeadlineExceeded, "{err}");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+        "took {took:?}"
+    );
+    ch.close();
+    drop(ch);
+    let _ = within(5, server).await;
+}

@@ -182,14 +182,25 @@ impl Channel {
         codec: &mut C,
         unary: bool,
     ) -> Result<ActiveCall, Status> {
-        let (deadline, wait_for_ready, max_send, max_recv, policy, config) =
-            self.call_settings(path, &request);
+        let asked = (request.effective_deadline(), request.wait_for_ready());
+        let (mut deadline, mut wait_for_ready, mut max_send, mut max_recv, mut policy, mut config) =
+            self.call_settings(path, asked);
         let encoding = self.encoding_of(&request);
         let cancel = request.cancel_handle().cloned();
         let (message, mut metadata) = request.into_parts();
         let end = self
             .intercept(path, &mut metadata, deadline, cancel.as_ref())
             .await?;
+        if !self.shared().is_resolved() {
+            if let Err(status) = self.first_resolution(deadline).await {
+                if let Some(end) = end {
+                    end.report(&status);
+                }
+                return Err(status);
+            }
+            (deadline, wait_for_ready, max_send, max_recv, policy, config) =
+                self.call_settings(path, asked);
+        }
         let mut body = BytesMut::new();
         if let Err(status) = encode_message_with(codec, &message, &mut body, max_send, encoding) {
             if let Some(end) = end {
@@ -227,14 +238,25 @@ impl Channel {
         C: Codec,
         S: futures_core::Stream<Item = C::Encode> + Send + 'static,
     {
-        let (deadline, wait_for_ready, max_send, max_recv, policy, config) =
-            self.call_settings(path, &request);
+        let asked = (request.effective_deadline(), request.wait_for_ready());
+        let (mut deadline, mut wait_for_ready, mut max_send, mut max_recv, mut policy, mut config) =
+            self.call_settings(path, asked);
         let encoding = self.encoding_of(&request);
         let cancel = request.cancel_handle().cloned();
         let (stream, mut metadata) = request.into_parts();
         let end = self
             .intercept(path, &mut metadata, deadline, cancel.as_ref())
             .await?;
+        if !self.shared().is_resolved() {
+            if let Err(status) = self.first_resolution(deadline).await {
+                if let Some(end) = end {
+                    end.report(&status);
+                }
+                return Err(status);
+            }
+            (deadline, wait_for_ready, max_send, max_recv, policy, config) =
+                self.call_settings(path, asked);
+        }
         let head = self.request_head(path, metadata, deadline, encoding);
         let opts = CallOptions {
             cardinality,
@@ -316,10 +338,11 @@ impl Channel {
     /// the service config's `methodConfig` (the shorter timeout and the
     /// smaller limit win; `waitForReady: true` applies to calls that did
     /// not ask for it), with its `retryPolicy` or `hedgingPolicy`.
-    fn call_settings<T>(
+    /// `asked`: the request's own deadline and wait-for-ready.
+    fn call_settings(
         &self,
         path: &str,
-        request: &Request<T>,
+        asked: (Option<tokio::time::Instant>, bool),
     ) -> (
         Option<tokio::time::Instant>,
         bool,
@@ -328,8 +351,7 @@ impl Channel {
         CallPolicy,
         usize,
     ) {
-        let mut deadline = request.effective_deadline();
-        let mut wait_for_ready = request.wait_for_ready();
+        let (mut deadline, mut wait_for_ready) = asked;
         let mut max_send = self.max_send_message_size();
         let mut max_recv = self.max_recv_message_size();
         let mut policy = CallPolicy::None;
@@ -354,6 +376,26 @@ impl Channel {
 }
 
 impl Channel {
+    /// Until the resolver's first report a call waits for it (its service
+    /// config may set the call's timeout, waitForReady and retry policy),
+    /// leaving IDLE if needed; bounded by the call's own deadline.
+    /// Interceptors run before (as in grpc-go, where they wrap the call):
+    /// a call they end never leaves IDLE.
+    async fn first_resolution(&self, deadline: Option<tokio::time::Instant>) -> Result<(), Status> {
+        let shared = self.shared();
+        if shared.is_resolved() {
+            return Ok(());
+        }
+        self.inner.request_connection();
+        if shared.wait_resolved(deadline).await {
+            Ok(())
+        } else {
+            Err(Status::deadline_exceeded(
+                "deadline exceeded while waiting for name resolution",
+            ))
+        }
+    }
+
     /// The retry or hedging policy of a method config (none when retries
     /// are off on the builder).
     pub(crate) fn policy_of(&self, m: &crate::service_config::MethodConfig) -> CallPolicy {

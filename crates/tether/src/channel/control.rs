@@ -297,6 +297,9 @@ impl Control {
                 }
             }
         }
+        // After the service config is in place and the policy has its
+        // picker: calls waiting for the first resolution read both.
+        self.shared.mark_resolved();
     }
 
     /// A service config from the resolver: a valid one replaces the
@@ -394,6 +397,7 @@ impl Control {
         self.drop_subchannels();
         self.shared
             .publish(ConnectivityState::Shutdown, Picker::Shutdown);
+        self.shared.mark_resolved();
     }
 
     fn drop_subchannels(&mut self) {

@@ -174,6 +174,8 @@ impl Channel {
         self.inner
             .shared
             .publish(ConnectivityState::Shutdown, Picker::Shutdown);
+        // Calls waiting for the first resolution go on (and fail).
+        self.inner.shared.mark_resolved();
         self.inner.shared.events.flush();
         let _ = self.inner.shared.ctl.send(ControlMsg::Close);
     }

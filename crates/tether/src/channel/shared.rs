@@ -13,11 +13,11 @@ use crate::status::Status;
 use crate::subchannel::Subchannel;
 use crate::transport::Security;
 use arc_swap::{ArcSwap, ArcSwapOption};
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tether_h2::Keepalive;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 /// How long an extra connection (A105) stays open without calls.
 pub(crate) const DEFAULT_EXTRA_IDLE: Duration = Duration::from_secs(30);
@@ -60,6 +60,12 @@ pub(crate) struct ChannelShared {
     /// The service config in force (default or from the resolver); set
     /// through [`ChannelShared::set_service_config`].
     pub(crate) service_config: ArcSwap<Option<ServiceConfig>>,
+    /// The resolver has reported once (addresses or an error): until then
+    /// a call waits before reading its method config, which the first
+    /// resolution may bring (grpc-go waits the same way).
+    resolved: AtomicBool,
+    /// Woken when `resolved` is set.
+    resolved_notify: Notify,
     /// Retry throttling (gRFC A6), when the service config has
     /// `retryThrottling`.
     pub(crate) throttle: ArcSwapOption<Throttle>,
@@ -125,6 +131,8 @@ impl ChannelShared {
                     .map(|t| Arc::new(Throttle::new(t))),
             ),
             service_config: ArcSwap::from_pointee(service_config),
+            resolved: AtomicBool::new(false),
+            resolved_notify: Notify::new(),
             retry_budget: Arc::new(Budget::new(
                 crate::retry::buffer::DEFAULT_CHANNEL_LIMIT,
                 crate::retry::buffer::DEFAULT_CALL_LIMIT,
@@ -167,6 +175,36 @@ impl ChannelShared {
             (None, _) => self.throttle.store(None),
         }
         self.service_config.store(Arc::new(config));
+    }
+
+    /// The resolver reported (the first time: calls waiting for it go on).
+    pub(crate) fn mark_resolved(&self) {
+        if !self.resolved.swap(true, Ordering::AcqRel) {
+            self.resolved_notify.notify_waiters();
+        }
+    }
+
+    /// Whether the resolver has reported once.
+    pub(crate) fn is_resolved(&self) -> bool {
+        self.resolved.load(Ordering::Acquire)
+    }
+
+    /// Waits until the resolver has reported once, or `until` passes
+    /// (false then).
+    pub(crate) async fn wait_resolved(&self, until: Option<tokio::time::Instant>) -> bool {
+        let notified = self.resolved_notify.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_resolved() {
+            return true;
+        }
+        match until {
+            Some(t) => tokio::time::timeout_at(t, notified).await.is_ok(),
+            None => {
+                notified.await;
+                true
+            }
+        }
     }
 
     /// The keepalive of new connections.
