@@ -125,6 +125,23 @@ fn unary(
 /// Fails the first two attempts UNAVAILABLE; each attempt carries
 /// `grpc-previous-rpc-attempts` (none, 1, 2) and the same request; the
 /// third succeeds and the response says 3 attempts.
+/// The stream of the next attempt after the one on `id` failed: its
+/// HEADERS, after whatever the client still sends on the old stream (the
+/// end of its request, or a reset).
+async fn next_attempt<S>(s: &mut Server<S>, id: StreamId) -> StreamId
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    loop {
+        match s.next().await {
+            Got::Headers(new, _, _) if new != id => return new,
+            Got::Rst(old, _) | Got::Data(old, _, _) if old == id => {}
+            Got::Ping(_) => {}
+            other => panic!("expected the next attempt, got {other:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn unavailable_is_retried_with_previous_attempts_header() {
     let (l, target) = listen().await;
@@ -414,15 +431,7 @@ async fn bidi_retried_mid_stream_gets_every_message_once() {
         let (id, _) = s.request_headers().await;
         let first = messages(&mut s, id, 2).await;
         fail(&mut s, id, 14, &[]).await;
-        // The client may end or reset the failed stream first.
-        let id = loop {
-            match s.next().await {
-                Got::Headers(new, _, _) if new != id => break new,
-                Got::Rst(old, _) | Got::Data(old, _, _) if old == id => {}
-                Got::Ping(_) => {}
-                other => panic!("expected the second attempt, got {other:?}"),
-            }
-        };
+        let id = next_attempt(&mut s, id).await;
         let got = messages(&mut s, id, 4).await;
         s.response_headers(id).await;
         s.message_out(id, b"echo").await;
@@ -675,14 +684,7 @@ async fn a_refused_bidi_stream_is_replayed_transparently() {
         let (id, _) = s.request_headers().await;
         let first = messages(&mut s, id, 2).await;
         s.rst(id, ErrorCode::REFUSED_STREAM).await;
-        let id = loop {
-            match s.next().await {
-                Got::Headers(new, _, _) if new != id => break new,
-                Got::Rst(old, _) | Got::Data(old, _, _) if old == id => {}
-                Got::Ping(_) => {}
-                other => panic!("expected the second attempt, got {other:?}"),
-            }
-        };
+        let id = next_attempt(&mut s, id).await;
         let second = messages(&mut s, id, 2).await;
         s.response_headers(id).await;
         s.message_out(id, b"echo").await;
