@@ -7,137 +7,30 @@
 //! the test says so and skips, unless `TETHER_REQUIRE_PEERS=1`, where a
 //! missing peer is a failure.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-/// A server process we started; killed by pid when dropped.
-struct Peer {
-    child: Child,
-    addr: SocketAddr,
-}
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use support::{
+    free_port, go_policy_server, loopback, repo_peer_file, repo_root, skip, start_on_free_port,
+    Opts, Ready, Run, Server,
+};
 
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Peer {
-    fn target(&self) -> String {
-        self.addr.to_string()
-    }
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A loopback port nobody listens on now, never handed out twice in this
-/// test process: the tests run in parallel, and a port the kernel gives back
-/// after a drop could otherwise reach two peers at once.
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
-        let port = l.local_addr().expect("local addr").port();
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
-
-fn missing(what: &str) -> Option<Peer> {
-    if std::env::var("TETHER_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("{what} is not installed; run scripts/install-peers.sh");
-    }
-    eprintln!("skipped: {what} is not installed (run scripts/install-peers.sh)");
-    None
-}
-
-/// Starts the peer `make(port)` builds on a free port and waits (at most
-/// 20 s) until it accepts connections. Tests run in parallel and a free port
-/// is only free when asked: if another test's peer took the port first, ours
-/// exits (it cannot bind) while the port accepts; then try another port.
-fn start(make: impl Fn(u16) -> Command) -> Peer {
-    start_peer(make, false)
-}
-
-/// [`start`] for a Python grpcio peer: also waits for its "listening" line,
-/// printed after `server.start()` (its port accepts TCP earlier, and a
-/// connection made before the start was seen reset).
-fn start_python(make: impl Fn(u16) -> Command) -> Peer {
-    start_peer(make, true)
-}
-
-fn start_peer(make: impl Fn(u16) -> Command, says_listening: bool) -> Peer {
-    use std::io::{BufRead, BufReader};
-    for _ in 0..5 {
-        let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-        let mut child = make(addr.port())
-            .stdout(if says_listening {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn peer");
-        if let Some(stdout) = child.stdout.take() {
-            let (tx, rx) = std::sync::mpsc::channel();
-            std::thread::spawn(move || {
-                let mut line = String::new();
-                let _ = BufReader::new(stdout).read_line(&mut line);
-                let _ = tx.send(line);
-            });
-            let line = rx.recv_timeout(Duration::from_secs(20)).unwrap_or_default();
-            if !line.contains("listening") {
-                let _ = child.kill();
-                let _ = child.wait();
-                continue;
-            }
-        }
-        let mut peer = Peer { child, addr };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "peer on {addr} did not start within 20 s"
-            );
-            if peer.child.try_wait().ok().flatten().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-        if peer.child.try_wait().ok().flatten().is_none() {
-            return peer;
-        }
-    }
-    panic!("no peer stayed up on 5 free ports");
-}
+/// How long a peer may take to start.
+const START: Duration = Duration::from_secs(20);
 
 /// grpc-go's TestService and Health, with reflection v1alpha.
-fn go_peer() -> Option<Peer> {
-    let bin = repo_root().join(".peers/bin/go-policy-server");
-    if !bin.exists() {
-        return missing(".peers/bin/go-policy-server");
-    }
-    Some(start(|port| {
-        let mut cmd = Command::new(&bin);
-        cmd.args(["-host", "127.0.0.1", "-port", &port.to_string()])
-            .args(["-lifetime", "60s"]);
-        cmd
-    }))
+fn go_peer() -> Option<Server> {
+    let bin = repo_peer_file("bin/go-policy-server")?;
+    Some(start_on_free_port(
+        |port| go_policy_server(&bin, loopback(port), &[]),
+        Ready::Accepts,
+        START,
+    ))
 }
 
 /// grpcio's TestService and Health, with reflection v1 only.
-fn grpcio_peer() -> Option<Peer> {
+fn grpcio_peer() -> Option<Server> {
     let python = repo_root().join(".peers/venv/bin/python");
     let usable = Command::new(&python)
         .args(["-c", "import grpc, grpc_health, grpc_reflection"])
@@ -146,103 +39,47 @@ fn grpcio_peer() -> Option<Peer> {
         .status()
         .is_ok_and(|s| s.success());
     if !usable || !repo_root().join(".peers/py/tether_testing").exists() {
-        return missing(".peers/venv with grpcio, grpcio-health-checking and grpcio-reflection");
+        skip(".peers/venv with grpcio, grpcio-health-checking and grpcio-reflection");
+        return None;
     }
-    Some(start_python(|port| {
-        let mut cmd = Command::new(&python);
-        cmd.arg(repo_root().join("tests/peers/interop_server.py"))
-            .arg(format!("--port={port}"))
-            .args(["--reflection", "v1", "--lifetime", "60"]);
-        cmd
-    }))
+    Some(grpcio_interop(&["--reflection", "v1"]))
 }
 
-/// What a `tether` run left behind.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// grpcio's interop server (tests/peers/interop_server.py) with `flags`, on
+/// a free port, exiting after 60 s at the latest.
+fn grpcio_interop(flags: &[&str]) -> Server {
+    start_on_free_port(
+        |port| {
+            let mut cmd = Command::new(repo_root().join(".peers/venv/bin/python"));
+            cmd.arg(repo_root().join("tests/peers/interop_server.py"))
+                .arg(format!("--port={port}"))
+                .args(flags)
+                .args(["--lifetime", "60"]);
+            cmd
+        },
+        Ready::SaysListening,
+        START,
+    )
 }
 
-impl Run {
-    fn lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not one JSON value ({e}): {:?}", self.stdout))
-    }
-
-    /// Exit code `code`, with exactly one line on stderr, which is returned.
-    fn fails(&self, code: i32) -> &str {
-        assert_eq!(self.code, code, "exit code; stderr: {:?}", self.stderr);
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "one line on stderr: {:?}", self.stderr);
-        assert!(!self.stderr.contains("panicked"), "{}", self.stderr);
-        lines[0]
-    }
-
-    fn ok(&self) -> &Self {
-        assert_eq!(self.code, 0, "exit code; stderr: {:?}", self.stderr);
-        self
-    }
-}
-
-/// Runs `tether ARGS` (stdin: `input`), killing it after 30 s.
+/// Runs `tether ARGS` in the repository root (stdin: `input`), killing it
+/// after 30 s.
 fn tether(args: &[&str], input: Option<&str>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .current_dir(repo_root())
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tether");
-    if let Some(input) = input {
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(input.as_bytes()).expect("write stdin");
-    }
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for tether") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tether {args:?} did not finish within 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Run {
-        code: status.code().expect("tether exited by a signal"),
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
-    }
+    support::tether_with(
+        args,
+        Opts {
+            input,
+            dir: Some(repo_root()),
+            ..Opts::default()
+        },
+    )
 }
 
 const UNARY: &str = "grpc.testing.TestService/UnaryCall";
 
 /// `list` shows the services (sorted), including the reflection version the
 /// server serves; `list SERVICE` shows its methods.
-fn lists(peer: &Peer, reflection: &str) {
+fn lists(peer: &Server, reflection: &str) {
     let t = peer.target();
     let run = tether(&["list", &t], None);
     run.ok();
@@ -293,7 +130,7 @@ fn list_against_grpcio_uses_v1() {
 
 /// A unary call by reflection: {"responseSize": 3} gets a 3-byte payload,
 /// base64 "AAAA", printed as pretty JSON.
-fn unary_by_reflection(peer: &Peer) {
+fn unary_by_reflection(peer: &Server) {
     let run = tether(
         &[
             "call",
@@ -536,18 +373,10 @@ fn errors_are_one_line_with_distinct_codes() {
 fn tls_with_a_custom_ca() {
     let Some(plain) = grpcio_peer() else { return };
     drop(plain);
-    let ca = repo_root().join(".peers/tls/ca.pem");
-    if !ca.exists() {
-        missing(".peers/tls/ca.pem");
+    let Some(ca) = repo_peer_file("tls/ca.pem") else {
         return;
-    }
-    let peer = start_python(|port| {
-        let mut cmd = Command::new(repo_root().join(".peers/venv/bin/python"));
-        cmd.arg(repo_root().join("tests/peers/interop_server.py"))
-            .arg(format!("--port={port}"))
-            .args(["--tls", "--reflection", "both", "--lifetime", "60"]);
-        cmd
-    });
+    };
+    let peer = grpcio_interop(&["--tls", "--reflection", "both"]);
     let t = peer.target();
     let ca = ca.to_string_lossy().into_owned();
     let run = tether(

@@ -5,59 +5,29 @@
 //! The server comes from `scripts/install-peers.sh --with-go`; without it
 //! the test skips, unless `TETHER_REQUIRE_PEERS=1`.
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use support::{free_port, loopback, repo_peer_file, Ready, Server};
 use tether_cli::demo::{self, DemoOptions};
 
-/// A server we started; killed by pid when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn go_server() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.peers/bin/go-interop-server")
-}
-
-fn start(port: u16) -> Server {
-    let child = Command::new(go_server())
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn go-interop-server");
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start in 20 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
+/// grpc-go's interop server (`bin`) on 127.0.0.1:`port`, waited for (at most
+/// 20 s) until it accepts.
+fn start(bin: &Path, port: u16) -> Server {
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!("--port={port}"));
+    Server::start(cmd, loopback(port), Ready::Accepts, Duration::from_secs(20))
 }
 
 #[test]
 fn demo_survives_a_server_restart() {
-    if !go_server().exists() {
-        if std::env::var("TETHER_REQUIRE_PEERS").as_deref() == Ok("1") {
-            panic!("go-interop-server is not installed; run scripts/install-peers.sh --with-go");
-        }
-        eprintln!(
-            "skipped: go-interop-server is not installed (scripts/install-peers.sh --with-go)"
-        );
+    let Some(bin) = repo_peer_file("bin/go-interop-server") else {
         return;
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = Some(start(port));
+    };
+    let port = free_port();
+    let mut server = Some(start(&bin, port));
     let opts = DemoOptions {
         target: format!("http://127.0.0.1:{port}"),
         duration: Duration::from_secs(4),
@@ -72,7 +42,7 @@ fn demo_survives_a_server_restart() {
     std::thread::sleep(Duration::from_secs(1));
     drop(server.take()); // SIGKILL
     std::thread::sleep(Duration::from_millis(1500));
-    let _server = start(port);
+    let _server = start(&bin, port);
     let summary = demo.join().unwrap().unwrap();
     assert!(summary.survived(), "{summary:?}");
     assert_eq!(summary.failed, 0, "{summary:?}");

@@ -9,64 +9,21 @@
 //! `TETHER_PEERS_DIR`); without them those tests skip with a message unless
 //! `TETHER_REQUIRE_PEERS=1`.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use support::{
+    free_port, go_policy_server, grpcio_health_server, loopback, peer_file, peers_dir, tether,
+    wait_for_exit, Ready, Run, Server,
+};
 
-/// What one run of `tether` did.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-/// Runs `tether ARGS` (at most 30 s) and collects its output.
-fn tether(args: &[&str]) -> Run {
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tether");
-    let deadline = start + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("tether {args:?} still running after 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let took = start.elapsed();
-    let (mut stdout, mut stderr) = (String::new(), String::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    Run {
-        code: status.code(),
-        stdout,
-        stderr,
-        took,
-    }
-}
+/// How long a server may take to say it listens.
+const START: Duration = Duration::from_secs(30);
 
 fn health(args: &[&str]) -> Run {
     let mut all = vec!["health"];
@@ -74,116 +31,18 @@ fn health(args: &[&str]) -> Run {
     tether(&all)
 }
 
-fn peers_dir() -> PathBuf {
-    match std::env::var_os("TETHER_PEERS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.peers"),
-    }
-}
-
-fn repo_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `.peers/<rel>`, or `None` (skip) unless `TETHER_REQUIRE_PEERS=1`.
-fn peer_file(rel: &str) -> Option<PathBuf> {
-    let p = peers_dir().join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("TETHER_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("peers required but {} is missing", p.display());
-    }
-    eprintln!(
-        "skipping: {} is missing (run scripts/install-peers.sh --with-go)",
-        p.display()
-    );
-    None
-}
-
-/// A loopback port nobody listens on now, never handed out twice in this
-/// test process: the tests run in parallel, and a port the kernel gives back
-/// after a drop could otherwise reach two peers at once.
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
-        let port = l.local_addr().expect("local addr").port();
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
-
-/// A server we started; killed by pid when dropped.
-struct Server(Child);
-
-impl Server {
-    /// Starts `cmd` and waits (at most 30 s) for its "listening" line.
-    fn start(mut cmd: Command) -> Server {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start server");
-        let stdout = child.stdout.take().unwrap();
-        let server = Server(child);
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server did not start in 30 s");
-        assert!(line.contains("listening"), "server said {line:?}");
-        server
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{sig}"))
-            .arg(self.0.id().to_string())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{sig}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// grpc-go's policy server on 127.0.0.1:`port` ("" and "tether.test"
 /// SERVING, "tether.down" NOT_SERVING; SIGUSR1 flips the first two), with
 /// `extra` flags.
-fn go_server(bin: &PathBuf, port: u16, extra: &[&str]) -> Server {
-    let mut cmd = Command::new(bin);
-    cmd.args([
-        "-host",
-        "127.0.0.1",
-        "-port",
-        &port.to_string(),
-        "-lifetime=60s",
-    ])
-    .args(extra);
-    Server::start(cmd)
+fn go_server(bin: &Path, port: u16, extra: &[&str]) -> Server {
+    let addr = loopback(port);
+    let cmd = go_policy_server(bin, addr, extra);
+    Server::start(cmd, addr, Ready::SaysListening, START)
 }
 
 /// grpcio's health server (tests/peers/health_server.py), same statuses.
-fn grpcio_server(python: &PathBuf, port: u16) -> Server {
-    let mut cmd = Command::new(python);
-    cmd.arg(repo_dir().join("tests/peers/health_server.py"))
-        .arg(port.to_string());
-    Server::start(cmd)
+fn grpcio_server(python: &Path, port: u16) -> Server {
+    grpcio_health_server(python, port, START)
 }
 
 /// SERVING, NOT_SERVING and an unknown service, as grpc_health_probe
@@ -501,16 +360,9 @@ fn watch_follows_a_flip_a_kill_and_a_restart() {
     // The restarted server is SERVING again (it starts so).
     expect_status(&lines, &mut seen, "SERVING");
     // --watch-for ends it, exit 0, with nothing more to say.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("--watch-for 4s did not end the watch");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let Some(status) = wait_for_exit(&mut child, Duration::from_secs(10)) else {
+        let _ = child.kill();
+        panic!("--watch-for 4s did not end the watch");
     };
     assert_eq!(status.code(), Some(0));
     let took = started.elapsed();
@@ -542,16 +394,9 @@ fn watch_ends_on_sigint_with_exit_0() {
         .unwrap()
         .success();
     assert!(ok);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("SIGINT did not end the watch");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let Some(status) = wait_for_exit(&mut child, Duration::from_secs(5)) else {
+        let _ = child.kill();
+        panic!("SIGINT did not end the watch");
     };
     assert_eq!(status.code(), Some(0));
 }

@@ -6,123 +6,24 @@
 //! unless `TETHER_REQUIRE_PEERS=1` (set by the test command and CI), where a
 //! missing peer is a failure.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::{free_port, grpcio_health_server, repo_peer_file, Server};
 use tether_cli::trace::{self, Options};
 use tether_h2::Config;
 
-/// A server process we started; killed by pid when dropped.
-struct Peer {
-    child: Child,
-    addr: SocketAddr,
+/// How long a peer may take to start.
+const START: Duration = Duration::from_secs(20);
+
+fn nghttpd(docroot: &Path) -> Option<Server> {
+    support::nghttpd(docroot, None, START)
 }
 
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A loopback port nobody listens on now, never handed out twice in this
-/// test process: the tests run in parallel, and a port the kernel gives back
-/// after a drop could otherwise reach two peers at once.
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
-        let port = l.local_addr().expect("local addr").port();
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
-
-fn missing(what: &str) -> Option<Peer> {
-    if std::env::var("TETHER_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("{what} is not installed; run scripts/install-peers.sh");
-    }
-    eprintln!("skipped: {what} is not installed (run scripts/install-peers.sh)");
-    None
-}
-
-/// Starts a Python grpcio peer and waits (at most 20 s) for its
-/// "listening" line, which it prints after `server.start()`: its port
-/// accepts TCP earlier (bound by `add_insecure_port`), and a connection made
-/// before the start was seen reset.
-fn start_python(mut cmd: Command, addr: SocketAddr) -> Peer {
-    use std::io::{BufRead, BufReader};
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn peer");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let peer = Peer { child, addr };
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("the peer said it listens within 20 s");
-    assert!(line.contains("listening"), "peer said {line:?}");
-    peer
-}
-
-/// Starts `cmd` and waits (at most 20 s) until `addr` accepts connections.
-fn start(mut cmd: Command, addr: SocketAddr) -> Peer {
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn peer");
-    let peer = Peer { child, addr };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "peer on {addr} did not start within 20 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    peer
-}
-
-fn nghttpd(docroot: &Path) -> Option<Peer> {
-    if Command::new("nghttpd").arg("--version").output().is_err() {
-        return missing("nghttpd");
-    }
-    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let mut cmd = Command::new("nghttpd");
-    cmd.arg("--no-tls")
-        .arg("--address=127.0.0.1")
-        .arg("-d")
-        .arg(docroot)
-        .arg(addr.port().to_string());
-    Some(start(cmd, addr))
-}
-
-fn grpcio_health() -> Option<Peer> {
-    let python = repo_root().join(".peers/venv/bin/python");
-    if !python.exists() {
-        return missing("the grpcio venv (.peers/venv)");
-    }
-    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let mut cmd = Command::new(python);
-    cmd.arg(repo_root().join("tests/peers/health_server.py"))
-        .arg(addr.port().to_string());
-    Some(start_python(cmd, addr))
+fn grpcio_health() -> Option<Server> {
+    let python = repo_peer_file("venv/bin/python")?;
+    Some(grpcio_health_server(&python, free_port(), START))
 }
 
 fn docroot() -> PathBuf {

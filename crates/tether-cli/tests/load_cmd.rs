@@ -6,36 +6,12 @@
 //! Without the Go peers the tests that need them skip, unless
 //! `TETHER_REQUIRE_PEERS=1`, where a missing peer is a failure.
 
+mod support;
+
 use serde_json::Value;
-use std::io::Read;
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A server we started; killed by pid when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn peer(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.peers/bin")
-        .join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("TETHER_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("{name} is not installed; run scripts/install-peers.sh --with-go");
-    }
-    eprintln!("skipped: {name} is not installed (scripts/install-peers.sh --with-go)");
-    None
-}
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::time::Duration;
+use support::{free_port, go_policy_server, repo_peer_file, Opts, Ready, Run, Server};
 
 fn ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 0, 2 + i as u8)
@@ -67,72 +43,33 @@ fn shared_free_port(n: usize) -> u16 {
 
 /// `n` go-policy-servers on 127.0.0.2.. sharing a port; `None`: skip.
 fn policy_servers(n: usize) -> Option<(Vec<Server>, u16)> {
-    let bin = peer("go-policy-server")?;
+    let bin = repo_peer_file("bin/go-policy-server")?;
     let port = shared_free_port(n);
     let mut servers = Vec::new();
     for i in 0..n {
-        let child = Command::new(&bin)
-            .args(["-host", &ip(i).to_string(), "-port", &port.to_string()])
-            .arg("-lifetime=60s")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn go-policy-server");
-        servers.push(Server(child));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect((ip(i), port)).is_err() {
-            assert!(Instant::now() < deadline, "server did not start in 20 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let addr = SocketAddr::from((ip(i), port));
+        let cmd = go_policy_server(&bin, addr, &[]);
+        servers.push(Server::start(
+            cmd,
+            addr,
+            Ready::Accepts,
+            Duration::from_secs(20),
+        ));
     }
     Some((servers, port))
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `tether load ARGS`, killing it (by pid) after 60 s.
-fn tether_load(args: &[&str]) -> Out {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
-        .arg("load")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tether");
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut s = String::new();
-        so.read_to_string(&mut s).unwrap();
-        s
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut s = String::new();
-        se.read_to_string(&mut s).unwrap();
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tether load {args:?} did not finish in 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Out {
-        code: status.code().expect("exited, not killed by a signal"),
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
-    }
+fn tether_load(args: &[&str]) -> Run {
+    let mut all = vec!["load"];
+    all.extend_from_slice(args);
+    support::tether_with(
+        &all,
+        Opts {
+            limit: Duration::from_secs(60),
+            ..Opts::default()
+        },
+    )
 }
 
 /// Runs with `--json`, expects status 0 and one JSON object of the
@@ -141,7 +78,7 @@ fn json_run(args: &[&str]) -> Value {
     let mut all = args.to_vec();
     all.push("--json");
     let out = tether_load(&all);
-    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
     // On a pipe: no progress line, nothing on stderr.
     assert_eq!(out.stderr, "", "stderr on a pipe");
     assert_eq!(out.stdout.lines().count(), 1, "one line: {}", out.stdout);
@@ -339,7 +276,7 @@ fn text_report_has_percentiles_histogram_statuses_and_backends() {
     };
     let target = format!("http://127.0.0.2:{port}");
     let out = tether_load(&[&target, UNARY, "--calls", "40", "-c", "4"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(out.stderr, "", "no progress line on a pipe");
     let t = &out.stdout;
     assert!(t.contains("calls: 40 in "), "{t}");
@@ -354,7 +291,7 @@ fn text_report_has_percentiles_histogram_statuses_and_backends() {
 /// Exit status and one line on stderr.
 fn fails_with(args: &[&str], code: i32, needle: &str) {
     let out = tether_load(args);
-    assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
+    assert_eq!(out.code, Some(code), "{args:?}: {}", out.stderr);
     assert_eq!(out.stderr.lines().count(), 1, "one line: {:?}", out.stderr);
     assert!(
         out.stderr.contains(needle),
@@ -367,9 +304,7 @@ fn fails_with(args: &[&str], code: i32, needle: &str) {
 
 #[test]
 fn bad_input_is_exit_1_and_no_connection_exit_2_each_one_line() {
-    let closed = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
+    let port = free_port(); // bound, then released: nobody listens
     let t = format!("http://127.0.0.1:{port}");
     // 1: bad input (the command line, the target, the method), as every subcommand.
     fails_with(&[&t, UNARY, "--bogus"], 1, "--bogus");

@@ -7,158 +7,14 @@
 //! `TETHER_PEERS_DIR`); without them those tests skip with a message unless
 //! `TETHER_REQUIRE_PEERS=1`.
 
-use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::{free_port, grpcio_health_server, peer_file, tether, Run, Server};
 
-/// What one run of `tether` did.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `tether ARGS` (at most 30 s) and collects its output.
-fn tether(args: &[&str]) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tether"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tether");
-    // Read both pipes on threads so a large trace cannot block the child.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("tether {args:?} still running after 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Run {
-        code: status.code(),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-fn peers_dir() -> PathBuf {
-    match std::env::var_os("TETHER_PEERS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.peers"),
-    }
-}
-
-fn skip(what: &str) {
-    if std::env::var("TETHER_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("peers required but {what} is missing");
-    }
-    eprintln!("skipping: {what} is missing (run scripts/install-peers.sh)");
-}
-
-/// `.peers/<rel>`, or `None` (skip) unless `TETHER_REQUIRE_PEERS=1`.
-fn peer_file(rel: &str) -> Option<PathBuf> {
-    let p = peers_dir().join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    skip(&p.display().to_string());
-    None
-}
-
-/// A loopback port nobody listens on now, never handed out twice in this
-/// test process (the tests run in parallel).
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
-        let port = l.local_addr().expect("local addr").port();
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
-
-/// A server we started; killed by pid when dropped.
-struct Server(Child);
-
-impl Server {
-    /// Starts a Python grpcio peer and waits (at most 30 s) for its
-    /// "listening" line, printed after `server.start()` (its port accepts TCP
-    /// earlier, and a connection made before the start was seen reset).
-    fn start_python(mut cmd: Command) -> Server {
-        use std::io::{BufRead, BufReader};
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start server");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let server = Server(child);
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server said it listens within 30 s");
-        assert!(line.contains("listening"), "server said {line:?}");
-        server
-    }
-
-    /// Starts `cmd` and waits (at most 30 s) until 127.0.0.1:`port` accepts.
-    fn start(mut cmd: Command, port: u16) -> Server {
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start server");
-        let server = Server(child);
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "server on {addr} did not start in 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+/// How long a server may take to start.
+const START: Duration = Duration::from_secs(30);
 
 const FILE_SIZE: usize = 100 * 1000;
 
@@ -174,22 +30,9 @@ fn docroot(tag: &str) -> PathBuf {
 
 /// nghttpd on 127.0.0.1 serving `root`; TLS with `tls` = (key, cert).
 fn nghttpd(root: &Path, tls: Option<(&Path, &Path)>) -> Option<(Server, u16)> {
-    if Command::new("nghttpd").arg("--version").output().is_err() {
-        skip("nghttpd (Debian nghttp2-server)");
-        return None;
-    }
-    let port = free_port();
-    let mut cmd = Command::new("nghttpd");
-    cmd.arg("--address=127.0.0.1").arg("-d").arg(root);
-    match tls {
-        None => {
-            cmd.arg("--no-tls").arg(port.to_string());
-        }
-        Some((key, cert)) => {
-            cmd.arg(port.to_string()).arg(key).arg(cert);
-        }
-    }
-    Some((Server::start(cmd, port), port))
+    let server = support::nghttpd(root, tls, START)?;
+    let port = server.addr.port();
+    Some((server, port))
 }
 
 fn lines_with<'a>(text: &'a str, pat: &str) -> Vec<&'a str> {
@@ -295,10 +138,7 @@ fn grpc_health_check_against_grpcio() {
         return;
     };
     let port = free_port();
-    let mut cmd = Command::new(python);
-    cmd.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/health_server.py"))
-        .arg(port.to_string());
-    let _server = Server::start_python(cmd);
+    let _server = grpcio_health_server(&python, port, START);
     let url = format!("http://127.0.0.1:{port}");
     for method in [
         "/grpc.health.v1.Health/Check",
