@@ -12,8 +12,8 @@ mod support;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::{
-    free_port, go_policy_server, loopback, repo_peer_file, repo_root, skip, start_on_free_port,
-    Opts, Ready, Run, Server,
+    free_port, go_policy_server, loopback, peer_file, peers_dir, repo_root, skip,
+    start_on_free_port, Opts, Ready, Run, Server,
 };
 
 /// How long a peer may take to start.
@@ -21,7 +21,7 @@ const START: Duration = Duration::from_secs(20);
 
 /// grpc-go's TestService and Health, with reflection v1alpha.
 fn go_peer() -> Option<Server> {
-    let bin = repo_peer_file("bin/go-policy-server")?;
+    let bin = peer_file("bin/go-policy-server")?;
     Some(start_on_free_port(
         |port| go_policy_server(&bin, loopback(port), &[]),
         Ready::Accepts,
@@ -31,14 +31,14 @@ fn go_peer() -> Option<Server> {
 
 /// grpcio's TestService and Health, with reflection v1 only.
 fn grpcio_peer() -> Option<Server> {
-    let python = repo_root().join(".peers/venv/bin/python");
+    let python = peers_dir().join("venv/bin/python");
     let usable = Command::new(&python)
         .args(["-c", "import grpc, grpc_health, grpc_reflection"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if !usable || !repo_root().join(".peers/py/tether_testing").exists() {
+    if !usable || !peers_dir().join("py/tether_testing").exists() {
         skip(".peers/venv with grpcio, grpcio-health-checking and grpcio-reflection");
         return None;
     }
@@ -50,7 +50,7 @@ fn grpcio_peer() -> Option<Server> {
 fn grpcio_interop(flags: &[&str]) -> Server {
     start_on_free_port(
         |port| {
-            let mut cmd = Command::new(repo_root().join(".peers/venv/bin/python"));
+            let mut cmd = Command::new(peers_dir().join("venv/bin/python"));
             cmd.arg(repo_root().join("tests/peers/interop_server.py"))
                 .arg(format!("--port={port}"))
                 .args(flags)
@@ -373,7 +373,7 @@ fn errors_are_one_line_with_distinct_codes() {
 fn tls_with_a_custom_ca() {
     let Some(plain) = grpcio_peer() else { return };
     drop(plain);
-    let Some(ca) = repo_peer_file("tls/ca.pem") else {
+    let Some(ca) = peer_file("tls/ca.pem") else {
         return;
     };
     let peer = grpcio_interop(&["--tls", "--reflection", "both"]);

@@ -10,7 +10,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use support::{free_port, loopback, repo_peer_file, Ready, Server};
+use support::{free_port, loopback, peer_file, Ready, Server};
 use tether_cli::demo::{self, DemoOptions};
 
 /// grpc-go's interop server (`bin`) on 127.0.0.1:`port`, waited for (at most
@@ -23,7 +23,7 @@ fn start(bin: &Path, port: u16) -> Server {
 
 #[test]
 fn demo_survives_a_server_restart() {
-    let Some(bin) = repo_peer_file("bin/go-interop-server") else {
+    let Some(bin) = peer_file("bin/go-interop-server") else {
         return;
     };
     let port = free_port();

@@ -10,7 +10,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::{free_port, grpcio_health_server, repo_peer_file, Server};
+use support::{free_port, grpcio_health_server, peer_file, Server};
 use tether_cli::trace::{self, Options};
 use tether_h2::Config;
 
@@ -22,7 +22,7 @@ fn nghttpd(docroot: &Path) -> Option<Server> {
 }
 
 fn grpcio_health() -> Option<Server> {
-    let python = repo_peer_file("venv/bin/python")?;
+    let python = peer_file("venv/bin/python")?;
     Some(grpcio_health_server(&python, free_port(), START))
 }
 

@@ -11,7 +11,7 @@ mod support;
 use serde_json::Value;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Duration;
-use support::{free_port, go_policy_server, repo_peer_file, Opts, Ready, Run, Server};
+use support::{free_port, go_policy_server, peer_file, Opts, Ready, Run, Server};
 
 fn ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 0, 2 + i as u8)
@@ -43,7 +43,7 @@ fn shared_free_port(n: usize) -> u16 {
 
 /// `n` go-policy-servers on 127.0.0.2.. sharing a port; `None`: skip.
 fn policy_servers(n: usize) -> Option<(Vec<Server>, u16)> {
-    let bin = repo_peer_file("bin/go-policy-server")?;
+    let bin = peer_file("bin/go-policy-server")?;
     let port = shared_free_port(n);
     let mut servers = Vec::new();
     for i in 0..n {
