@@ -124,7 +124,7 @@ impl RawConnection {
     /// False when the driver has exited.
     pub fn open(&self, fields: Vec<(Bytes, Bytes)>, body: Option<Bytes>) -> bool {
         self.commands
-            .send(Command::RawOpen { fields, body })
+            .send(Command::RawOpen(Box::new((fields, body))))
             .is_ok()
     }
 

@@ -48,16 +48,17 @@ pub(crate) enum Command {
     Release(Arc<Slot>),
     /// The call ended on our side (deadline, drop): RST_STREAM CANCEL.
     Reset(Arc<Slot>),
-    /// `tether::raw`: open a stream with these fields, then send `body`.
-    RawOpen {
-        fields: Vec<(bytes::Bytes, bytes::Bytes)>,
-        body: Option<bytes::Bytes>,
-    },
+    /// `tether::raw`: open a stream with these fields, then send the body
+    /// (boxed: calls' commands stay two words in the queue).
+    RawOpen(Box<RawRequest>),
     /// `tether::raw`: send a PING.
     RawPing,
     /// `tether::raw`: close gracefully.
     RawClose,
 }
+
+/// A `tether::raw` request: its fields, then its body.
+pub(crate) type RawRequest = (Vec<(bytes::Bytes, bytes::Bytes)>, Option<bytes::Bytes>);
 
 /// What a driver tells the channel that owns it.
 pub(crate) trait Owner: Send + Sync {
@@ -350,6 +351,12 @@ mod tests {
         fn going_away(&self, _: u64, _: &tether_h2::GoAwayInfo) {}
         fn closed(&self, _: u64, _: &tether_h2::CloseReason) {}
         fn ping_rtt(&self, _: u64, _: Duration) {}
+    }
+
+    /// A call's command is two words: the raw variant is boxed.
+    #[test]
+    fn commands_stay_small() {
+        assert_eq!(std::mem::size_of::<Command>(), 16);
     }
 
     /// What the driver writes reaches the peer even when the stream, like

@@ -43,7 +43,10 @@ impl Driver {
                 st.done = true;
                 st.send_queue.clear();
             }
-            Command::RawOpen { fields, body } => self.raw_open(&fields, body, now),
+            Command::RawOpen(open) => {
+                let (fields, body) = *open;
+                self.raw_open(&fields, body, now);
+            }
             Command::RawPing => {
                 let sent = self.conn.ping(now);
                 self.raw_event(RawEvent::PingSent(sent));
