@@ -305,6 +305,14 @@ impl Driver {
                 Wake::Timer => armed = None,
             }
         }
+        // No command may wait in a queue nobody will read: close it, then
+        // hand back what is in it (an attempt never opened is retried on
+        // another connection), before the last writes, which may take a
+        // while. Commands sent after this fail at once.
+        self.rx.close();
+        while let Ok(cmd) = self.rx.try_recv() {
+            self.refuse(cmd);
+        }
         // Best effort: send what is left (a GOAWAY) before closing.
         if !self.wbuf.is_empty() || self.unflushed {
             let _ = tokio::time::timeout(Duration::from_secs(1), async {
@@ -351,6 +359,45 @@ mod tests {
         fn going_away(&self, _: u64, _: &tether_h2::GoAwayInfo) {}
         fn closed(&self, _: u64, _: &tether_h2::CloseReason) {}
         fn ping_rtt(&self, _: u64, _: Duration) {}
+    }
+
+    /// An attempt queued while the driver is finishing (its connection
+    /// ended; its last write is still being pushed out) is handed back
+    /// unsent, or refused: never left in a queue nobody reads. Before, the
+    /// call waited for its deadline (the CI failure of channel_lb_peers'
+    /// max_connection_age test: an attempt picked just as the server's
+    /// GOAWAY closed its connection).
+    #[tokio::test]
+    async fn an_attempt_queued_as_the_driver_finishes_is_handed_back() {
+        use crate::grpc::{CallRecv, Cardinality, RequestHead, Scheme};
+        use tokio::io::AsyncWriteExt;
+        // A 16-byte pipe the peer never reads: the driver's last flush
+        // blocks (up to its 1 s bound) after the connection has ended.
+        let (ours, mut peer) = tokio::io::duplex(16);
+        let io = Io::HoldUntilFlush(Box::new(HoldUntilFlush::new(ours)));
+        let owner: Arc<dyn Owner> = Arc::new(NoOwner);
+        let handle = spawn(io, tether_h2::Config::default(), Arc::downgrade(&owner), 1);
+        // Not HTTP/2: a connection error, and the driver finishes.
+        peer.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let head = RequestHead::new(Scheme::Http, "a", "/p.S/M");
+        let slot = Arc::new(Slot::new(head, None, CallRecv::new(Cardinality::Unary)));
+        let sent = handle.send(Command::Open(slot.clone()));
+        if sent {
+            let t0 = std::time::Instant::now();
+            while !slot.lock().done {
+                assert!(
+                    t0.elapsed() < Duration::from_millis(500),
+                    "the attempt sat in the finished driver's queue"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let st = slot.lock();
+            assert!(st.retry && st.id.is_none(), "handed back unsent");
+        }
+        drop(peer);
     }
 
     /// A call's command is two words: the raw variant is boxed.

@@ -55,6 +55,28 @@ impl Driver {
         }
     }
 
+    /// A command that came after the connection ended: an attempt not
+    /// yet opened is handed back unsent (its call retries it elsewhere);
+    /// a raw request is refused.
+    pub(super) fn refuse(&mut self, cmd: Command) {
+        match cmd {
+            Command::Open(slot) => {
+                let mut st = slot.lock();
+                if !st.done {
+                    st.retry = true;
+                    st.done = true;
+                    st.send_queue.clear();
+                    st.wake_sender();
+                    st.wake();
+                }
+            }
+            Command::Reset(slot) => slot.lock().done = true,
+            Command::Pump(_) | Command::Release(_) | Command::RawClose => {}
+            Command::RawOpen(_) => self.raw_event(RawEvent::Opened(Err(CallError::Closed))),
+            Command::RawPing => self.raw_event(RawEvent::PingSent(Err(CallError::Closed))),
+        }
+    }
+
     /// `tether::raw`: opens a stream with `fields`, then sends `body`.
     fn raw_open(&mut self, fields: &[(Bytes, Bytes)], body: Option<Bytes>, now: Instant) {
         let refs: Vec<FieldRef<'_>> = fields.iter().map(|(n, v)| FieldRef::new(n, v)).collect();
