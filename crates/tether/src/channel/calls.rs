@@ -183,24 +183,20 @@ impl Channel {
         unary: bool,
     ) -> Result<ActiveCall, Status> {
         let asked = (request.effective_deadline(), request.wait_for_ready());
-        let (mut deadline, mut wait_for_ready, mut max_send, mut max_recv, mut policy, mut config) =
-            self.call_settings(path, asked);
         let encoding = self.encoding_of(&request);
         let cancel = request.cancel_handle().cloned();
         let (message, mut metadata) = request.into_parts();
-        let end = self
-            .intercept(path, &mut metadata, deadline, cancel.as_ref())
+        let (settings, end) = self
+            .settle(path, asked, &mut metadata, cancel.as_ref())
             .await?;
-        if !self.shared().is_resolved() {
-            if let Err(status) = self.first_resolution(deadline).await {
-                if let Some(end) = end {
-                    end.report(&status);
-                }
-                return Err(status);
-            }
-            (deadline, wait_for_ready, max_send, max_recv, policy, config) =
-                self.call_settings(path, asked);
-        }
+        let CallSettings {
+            deadline,
+            wait_for_ready,
+            max_send,
+            max_recv,
+            policy,
+            config,
+        } = settings;
         let mut body = BytesMut::new();
         if let Err(status) = encode_message_with(codec, &message, &mut body, max_send, encoding) {
             if let Some(end) = end {
@@ -239,24 +235,20 @@ impl Channel {
         S: futures_core::Stream<Item = C::Encode> + Send + 'static,
     {
         let asked = (request.effective_deadline(), request.wait_for_ready());
-        let (mut deadline, mut wait_for_ready, mut max_send, mut max_recv, mut policy, mut config) =
-            self.call_settings(path, asked);
         let encoding = self.encoding_of(&request);
         let cancel = request.cancel_handle().cloned();
         let (stream, mut metadata) = request.into_parts();
-        let end = self
-            .intercept(path, &mut metadata, deadline, cancel.as_ref())
+        let (settings, end) = self
+            .settle(path, asked, &mut metadata, cancel.as_ref())
             .await?;
-        if !self.shared().is_resolved() {
-            if let Err(status) = self.first_resolution(deadline).await {
-                if let Some(end) = end {
-                    end.report(&status);
-                }
-                return Err(status);
-            }
-            (deadline, wait_for_ready, max_send, max_recv, policy, config) =
-                self.call_settings(path, asked);
-        }
+        let CallSettings {
+            deadline,
+            wait_for_ready,
+            max_send,
+            max_recv,
+            policy,
+            config,
+        } = settings;
         let head = self.request_head(path, metadata, deadline, encoding);
         let opts = CallOptions {
             cardinality,
@@ -343,14 +335,7 @@ impl Channel {
         &self,
         path: &str,
         asked: (Option<tokio::time::Instant>, bool),
-    ) -> (
-        Option<tokio::time::Instant>,
-        bool,
-        usize,
-        usize,
-        CallPolicy,
-        usize,
-    ) {
+    ) -> CallSettings {
         let (mut deadline, mut wait_for_ready) = asked;
         let mut max_send = self.max_send_message_size();
         let mut max_recv = self.max_recv_message_size();
@@ -370,9 +355,52 @@ impl Channel {
             }
             policy = self.policy_of(m);
         }
-        let id = config_id(&config);
-        (deadline, wait_for_ready, max_send, max_recv, policy, id)
+        CallSettings {
+            deadline,
+            wait_for_ready,
+            max_send,
+            max_recv,
+            policy,
+            config: config_id(&config),
+        }
     }
+
+    /// A call's settings once its interceptors ran (they see the deadline
+    /// known then) and, for a call made before the resolver's first
+    /// report, once that report came (its service config may change them).
+    async fn settle(
+        &self,
+        path: &str,
+        asked: (Option<tokio::time::Instant>, bool),
+        metadata: &mut Metadata,
+        cancel: Option<&CancelHandle>,
+    ) -> Result<(CallSettings, Option<EndHook>), Status> {
+        let settings = self.call_settings(path, asked);
+        let end = self
+            .intercept(path, metadata, settings.deadline, cancel)
+            .await?;
+        if self.shared().is_resolved() {
+            return Ok((settings, end));
+        }
+        if let Err(status) = self.first_resolution(settings.deadline).await {
+            if let Some(end) = end {
+                end.report(&status);
+            }
+            return Err(status);
+        }
+        Ok((self.call_settings(path, asked), end))
+    }
+}
+
+/// What a call to one method gets from its request and the service config.
+struct CallSettings {
+    deadline: Option<tokio::time::Instant>,
+    wait_for_ready: bool,
+    max_send: usize,
+    max_recv: usize,
+    policy: CallPolicy,
+    /// Which service config they came from (`config_id`).
+    config: usize,
 }
 
 impl Channel {
@@ -382,12 +410,8 @@ impl Channel {
     /// Interceptors run before (as in grpc-go, where they wrap the call):
     /// a call they end never leaves IDLE.
     async fn first_resolution(&self, deadline: Option<tokio::time::Instant>) -> Result<(), Status> {
-        let shared = self.shared();
-        if shared.is_resolved() {
-            return Ok(());
-        }
         self.inner.request_connection();
-        if shared.wait_resolved(deadline).await {
+        if self.shared().wait_resolved(deadline).await {
             Ok(())
         } else {
             Err(Status::deadline_exceeded(
