@@ -242,18 +242,7 @@ impl Reflection {
             .await?;
         add_files(&mut files, found);
         let mut asked = BTreeSet::new();
-        loop {
-            let missing = files
-                .values()
-                .flat_map(|f: &FileDescriptorProto| f.dependency.iter())
-                .find(|d| !files.contains_key(*d))
-                .cloned();
-            let Some(name) = missing else { break };
-            if !asked.insert(name.clone()) {
-                return Err(Failure::Status(Status::internal(format!(
-                    "reflection: the server did not send {name:?}"
-                ))));
-            }
+        while let Some(name) = next_import(&files, &mut asked)? {
             let found = self.files(MessageRequest::FileByFilename(name)).await?;
             add_files(&mut files, found);
         }
@@ -269,6 +258,35 @@ impl Reflection {
                 e.to_string().replace('\n', "; ")
             )))
         })
+    }
+}
+
+/// Files one symbol may pull in over reflection: a server that keeps
+/// naming new imports (or sends ever more files) is stopped here.
+const MAX_FILES: usize = 4096;
+
+/// The next import none of `files` provides, to ask the server for; an
+/// error when the server was already asked for it and did not send it, or
+/// when the files pass [`MAX_FILES`].
+fn next_import(
+    files: &BTreeMap<String, FileDescriptorProto>,
+    asked: &mut BTreeSet<String>,
+) -> Result<Option<String>, Failure> {
+    if files.len() > MAX_FILES {
+        return Err(Failure::Status(Status::internal(format!(
+            "reflection: the server sent more than {MAX_FILES} files for one symbol"
+        ))));
+    }
+    let missing = files
+        .values()
+        .flat_map(|f| f.dependency.iter())
+        .find(|d| !files.contains_key(*d))
+        .cloned();
+    match missing {
+        Some(name) if !asked.insert(name.clone()) => Err(Failure::Status(Status::internal(
+            format!("reflection: the server did not send {name:?}"),
+        ))),
+        other => Ok(other),
     }
 }
 
@@ -313,4 +331,73 @@ fn unexpected(asked: &str, got: MessageResponse) -> Failure {
     Failure::Status(Status::internal(format!(
         "reflection: {got} in answer to a {asked}"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, deps: &[&str]) -> FileDescriptorProto {
+        FileDescriptorProto {
+            name: Some(name.to_owned()),
+            dependency: deps.iter().map(|d| (*d).to_owned()).collect(),
+            ..FileDescriptorProto::default()
+        }
+    }
+
+    fn internal(r: Result<Option<String>, Failure>) -> String {
+        match r {
+            Err(Failure::Status(s)) if s.code() == Code::Internal => s.message().to_owned(),
+            other => panic!("expected INTERNAL, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn imports_are_asked_once_then_the_set_is_complete() {
+        let mut files = BTreeMap::new();
+        let mut asked = BTreeSet::new();
+        add_files(&mut files, vec![file("a.proto", &["b.proto"])]);
+        assert_eq!(
+            next_import(&files, &mut asked).ok().flatten().as_deref(),
+            Some("b.proto")
+        );
+        add_files(&mut files, vec![file("b.proto", &[])]);
+        assert!(matches!(next_import(&files, &mut asked), Ok(None)));
+    }
+
+    #[test]
+    fn an_import_the_server_does_not_send_is_an_error_not_a_loop() {
+        let mut files = BTreeMap::new();
+        let mut asked = BTreeSet::new();
+        add_files(&mut files, vec![file("a.proto", &["gone.proto"])]);
+        assert!(matches!(next_import(&files, &mut asked), Ok(Some(_))));
+        // The server answered with something else: asked again is an error.
+        add_files(&mut files, vec![file("other.proto", &[])]);
+        let m = internal(next_import(&files, &mut asked));
+        assert!(m.contains("did not send \"gone.proto\""), "{m}");
+    }
+
+    // A hostile server that answers every request with a new file naming
+    // yet another import: stopped after MAX_FILES files, not followed forever.
+    #[test]
+    fn an_endless_import_chain_is_cut_off() {
+        let mut files = BTreeMap::new();
+        let mut asked = BTreeSet::new();
+        add_files(&mut files, vec![file("f0.proto", &["f1.proto"])]);
+        let mut rounds = 0;
+        let err = loop {
+            match next_import(&files, &mut asked) {
+                Ok(Some(name)) => {
+                    rounds += 1;
+                    let next = format!("f{}.proto", rounds + 1);
+                    add_files(&mut files, vec![file(&name, &[next.as_str()])]);
+                }
+                Ok(None) => panic!("a chain without end ended"),
+                Err(e) => break e,
+            }
+            assert!(rounds <= MAX_FILES + 1, "not cut off");
+        };
+        let m = internal(Err(err));
+        assert!(m.contains("more than 4096 files"), "{m}");
+    }
 }
